@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/livepulse/livepulse/pipeline/ingest"
+	"github.com/livepulse/livepulse/pipeline/store"
+	"github.com/livepulse/livepulse/pipeline/store/chdb"
+	"github.com/livepulse/livepulse/schemas"
+)
+
+// storeOptions selects and opens the ClickHouse backend.
+type storeOptions struct {
+	dataDir    string
+	clickhouse string
+	libchdb    string
+}
+
+func (o *storeOptions) register(fs *flag.FlagSet, defaultDataDir string) {
+	fs.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory for the embedded ClickHouse (and the demo broker)")
+	fs.StringVar(&o.clickhouse, "clickhouse", os.Getenv("LIVEPULSE_CLICKHOUSE"), "ClickHouse server DSN, e.g. clickhouse://host:9000/db (default: the embedded engine; env LIVEPULSE_CLICKHOUSE)")
+	fs.StringVar(&o.libchdb, "libchdb", "", "path to libchdb.so (default: $LIVEPULSE_LIBCHDB, else where scripts/setup.sh installs it)")
+}
+
+func (o *storeOptions) open(ctx context.Context, log *slog.Logger) (*store.Store, error) {
+	if o.clickhouse != "" {
+		b, err := store.OpenServer(ctx, o.clickhouse)
+		if err != nil {
+			return nil, err
+		}
+		return store.New(b, log), nil
+	}
+	lib, err := chdb.FindLibrary(o.libchdb)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(o.dataDir, "clickhouse")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create data directory: %w", err)
+	}
+	b, err := store.OpenEmbedded(chdb.Config{LibraryPath: lib, DataDir: dir, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return store.New(b, log), nil
+}
+
+// pipelineOptions are the consumer's flags.
+type pipelineOptions struct {
+	brokers       string
+	group         string
+	partitions    int
+	batchRows     int
+	flushInterval time.Duration
+	currency      string
+	futureSkew    time.Duration
+	pastHorizon   time.Duration
+	maxBytes      int
+	topicPrefix   string
+}
+
+func (o *pipelineOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.brokers, "brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	fs.StringVar(&o.group, "group", "livepulse", "consumer group")
+	fs.IntVar(&o.partitions, "partitions", 4, "partitions per topic when creating missing topics")
+	fs.IntVar(&o.batchRows, "batch-rows", 50_000, "rows per partition batch and INSERT cap")
+	fs.DurationVar(&o.flushInterval, "flush-interval", time.Second, "longest an event waits before its INSERT starts")
+	fs.StringVar(&o.currency, "currency", "CNY", "currency of orders and refunds that name none")
+	fs.DurationVar(&o.futureSkew, "max-future-skew", 5*time.Minute, "reject event times further ahead of the wall clock")
+	fs.DurationVar(&o.pastHorizon, "max-event-age", 7*24*time.Hour, "reject event times older than this (negative: accept any age)")
+	fs.IntVar(&o.maxBytes, "max-message-bytes", 64<<10, "reject larger messages")
+	fs.StringVar(&o.topicPrefix, "topic-prefix", "livepulse.", "topics are PREFIX{viewer,order,refund,dlq}")
+}
+
+func (o *pipelineOptions) config(log *slog.Logger, m *ingest.Metrics) ingest.Config {
+	topics := make(map[schemas.Kind]string)
+	for _, k := range schemas.Kinds {
+		topics[k] = o.topicPrefix + k.String()
+	}
+	return ingest.Config{
+		Brokers:       splitList(o.brokers),
+		GroupID:       o.group,
+		Topics:        topics,
+		DLQTopic:      o.topicPrefix + "dlq",
+		Partitions:    o.partitions,
+		BatchRows:     o.batchRows,
+		FlushInterval: o.flushInterval,
+		Decoder: schemas.DecoderConfig{
+			MaxBytes: o.maxBytes, FutureSkew: o.futureSkew, PastHorizon: o.pastHorizon, Currency: o.currency,
+		},
+		Metrics: m,
+		Logger:  log,
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// parse parses args, printing usage on -h.
+func parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	return err
+}

@@ -1,0 +1,174 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/livepulse/livepulse/pipeline/store"
+	"github.com/livepulse/livepulse/schemas"
+)
+
+// errRevoked reports a chunk dropped before its insert because its partition moved to another
+// consumer: the new owner reads those rows again, so inserting them here could duplicate them.
+var errRevoked = errors.New("partition revoked before insert")
+
+// chunk is one partition's contiguous rows for one table.
+type chunk struct {
+	rows    store.Rows
+	revoked <-chan struct{} // closed when the partition moved away
+	done    chan error      // receives the outcome once
+}
+
+func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
+	return &chunk{rows: rows, revoked: revoked, done: make(chan error, 1)}
+}
+
+// tableWriter inserts the chunks of every partition bound for one table, merging what is queued
+// into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition.
+// Chunks are inserted in the order they arrive, so each partition's rows reach the table in
+// offset order: the invariant Store.Resume relies on.
+type tableWriter struct {
+	table    *schemas.Table
+	st       *store.Store
+	in       chan *chunk
+	maxRows  int
+	maxDelay time.Duration
+	backoff  time.Duration
+	m        *Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	exited   chan struct{}
+}
+
+func newTableWriter(t *schemas.Table, st *store.Store, cfg Config) *tableWriter {
+	return &tableWriter{
+		table: t, st: st,
+		in:       make(chan *chunk, 64),
+		maxRows:  cfg.BatchRows,
+		maxDelay: cfg.FlushInterval / 2,
+		backoff:  cfg.RetryBackoff,
+		m:        cfg.Metrics,
+		log:      cfg.Logger.With("table", t.Name),
+		now:      cfg.Now,
+		exited:   make(chan struct{}),
+	}
+}
+
+// submit queues c, blocking while the writer is full (backpressure).
+func (w *tableWriter) submit(ctx context.Context, c *chunk) error {
+	select {
+	case w.in <- c:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run inserts until in is closed and drained, or ctx ends (then queued chunks fail).
+func (w *tableWriter) run(ctx context.Context) {
+	defer close(w.exited)
+	var pending []*chunk
+	rows := 0
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		if len(pending) > 0 {
+			w.insert(ctx, pending)
+		}
+		pending, rows = pending[:0], 0
+	}
+	for {
+		select {
+		case c, ok := <-w.in:
+			if !ok {
+				flush()
+				return
+			}
+			if len(pending) == 0 {
+				timer.Reset(w.maxDelay)
+			}
+			pending = append(pending, c)
+			rows += c.rows.Len()
+			if rows >= w.maxRows {
+				timer.Stop()
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		case <-ctx.Done():
+			for _, c := range pending {
+				c.done <- ctx.Err()
+			}
+			return
+		}
+	}
+}
+
+// insert writes chunks as one INSERT, retrying until it lands or ctx ends.
+func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
+	backoff := w.backoff
+	for attempt := 1; ; attempt++ {
+		live := chunks[:0]
+		for _, c := range chunks {
+			select {
+			case <-c.revoked:
+				c.done <- errRevoked
+			default:
+				live = append(live, c)
+			}
+		}
+		chunks = live
+		if len(chunks) == 0 {
+			return
+		}
+		rows := make([]store.Rows, len(chunks))
+		n := 0
+		for i, c := range chunks {
+			rows[i] = c.rows
+			n += c.rows.Len()
+		}
+		start := w.now()
+		err := w.st.Insert(ctx, start, rows...)
+		if err != nil && w.landed(ctx, chunks) {
+			// The INSERT failed after ClickHouse had committed it (e.g. a lost acknowledgement).
+			w.log.Warn("insert reported an error but its rows are stored", "err", err)
+			err = nil
+		}
+		if err == nil {
+			w.m.Stored.WithLabelValues(w.table.Name).Add(float64(n))
+			w.m.BatchRows.WithLabelValues(w.table.Name).Observe(float64(n))
+			w.m.InsertSeconds.WithLabelValues(w.table.Name).Observe(w.now().Sub(start).Seconds())
+			for _, c := range chunks {
+				c.done <- nil
+			}
+			return
+		}
+		w.m.InsertErrors.WithLabelValues(w.table.Name).Inc()
+		w.log.Warn("cannot insert, will retry", "rows", n, "attempt", attempt, "retry_in", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			for _, c := range chunks {
+				c.done <- fmt.Errorf("cannot insert into %s: %w", w.table.Name, err)
+			}
+			return
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// landed reports whether a failed INSERT is nevertheless stored. An INSERT is atomic, so its
+// first chunk's last row tells for all.
+func (w *tableWriter) landed(ctx context.Context, chunks []*chunk) bool {
+	c := chunks[0]
+	last := c.rows.Source(c.rows.Len() - 1)
+	stored, err := w.st.Resume(ctx, w.table, last.Topic)
+	if err != nil {
+		return false
+	}
+	max, ok := stored[last.Partition]
+	return ok && max >= last.Offset
+}

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/livepulse/livepulse/schemas"
+)
+
+// createTableSQL returns the CREATE TABLE statement of t.
+//
+// Rows are partitioned by the day of their ingest time, not of their event time: every INSERT
+// livepulse issues then lands in exactly one partition and so in one part, which ClickHouse
+// writes atomically. That atomicity is what effectively-once delivery rests on (see Store.Resume).
+// Event-time queries are served by the sort key (stream_id, ts) and a min-max index on ts.
+func createTableSQL(t *schemas.Table) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s\n(\n", t.Name)
+	for _, c := range t.Columns {
+		fmt.Fprintf(&b, "    %s %s", c.Name, c.Type.ClickHouse())
+		if c.Doc != "" {
+			fmt.Fprintf(&b, " COMMENT %s", quote(c.Doc))
+		}
+		b.WriteString(",\n")
+	}
+	if t.Kind != 0 {
+		b.WriteString("    INDEX ts_minmax ts TYPE minmax GRANULARITY 1\n")
+		b.WriteString(")\nENGINE = MergeTree\nPARTITION BY toDate(ingest_time)\nORDER BY (stream_id, ts)\n")
+	} else {
+		b.WriteString("    INDEX ingest_minmax ingest_time TYPE minmax GRANULARITY 1\n")
+		b.WriteString(")\nENGINE = MergeTree\nPARTITION BY toDate(ingest_time)\nORDER BY (kafka_topic, kafka_partition, kafka_offset)\n")
+	}
+	return b.String()
+}
+
+// quote returns s as a ClickHouse string literal.
+func quote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+	return "'" + r.Replace(s) + "'"
+}
+
+// migration is one schema version: statements that must be idempotent (IF NOT EXISTS), because
+// several instances may migrate at once and a crash may interrupt a migration half-way.
+type migration struct {
+	version    int
+	name       string
+	statements []string
+}
+
+func migrations() []migration {
+	v1 := migration{version: 1, name: "raw event tables and dead letters"}
+	for _, t := range schemas.Tables {
+		v1.statements = append(v1.statements, createTableSQL(t))
+	}
+	return []migration{v1}
+}
+
+// SchemaVersion is the version Migrate brings a store to.
+func SchemaVersion() int {
+	m := migrations()
+	return m[len(m)-1].version
+}
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version UInt32,
+    name String,
+    applied_at DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY version`
