@@ -31,10 +31,10 @@ var platforms = [...]platform{
 }
 
 const (
-	numBrands   = 16
-	skusPerBrand = 300
-	minPrice    schemas.Money = 9_90
-	maxPrice    schemas.Money = 2999_00
+	numBrands                  = 16
+	skusPerBrand               = 300
+	minPrice     schemas.Money = 9_90
+	maxPrice     schemas.Money = 2999_00
 	// kolPopularityAlpha is the Pareto tail of KOL popularity: ~1.2 puts a handful of KOLs far
 	// above the rest, as on real platforms. maxKOLPopularity keeps one KOL from owning the run.
 	kolPopularityAlpha = 1.2
@@ -88,6 +88,7 @@ func pick[T any](r *rand.Rand, items []weighted[T]) T {
 // kol is a host. Popular KOLs make popular streams; a KOL hosts one stream at a time, on one
 // platform, usually for one brand.
 type kol struct {
+	index      int // in Generator.kols
 	id         string
 	plat       *platform
 	brand      int
@@ -99,7 +100,7 @@ type kol struct {
 func newKOLs(r *rand.Rand, slots int) []*kol {
 	kols := make([]*kol, slots+slots/2+2)
 	for i := range kols {
-		k := &kol{id: "kol-" + string(appendPadded(nil, uint64(i), 4))}
+		k := &kol{index: i, id: "kol-" + string(appendPadded(nil, uint64(i), 4))}
 		x := r.Float64() * totalStreamWeight()
 		for j := range platforms {
 			if x < platforms[j].streamWeight || j == len(platforms)-1 {

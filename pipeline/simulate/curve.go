@@ -47,8 +47,8 @@ func curveAt(sec float64) float64 {
 // curve evaluates CurveLevel for Unix-millisecond times in one location, caching the zone offset
 // (which changes at most twice a year) so the hot path does no time.Time conversion.
 type curve struct {
-	loc              *time.Location
-	offsetMS          int64 // loc's offset from UTC, valid in [validFrom, validTo)
+	loc                *time.Location
+	offsetMS           int64 // loc's offset from UTC, valid in [validFrom, validTo)
 	validFrom, validTo int64
 }
 

@@ -47,7 +47,7 @@ type Generator struct {
 
 	kols             []*kol
 	idleKOLs         []int
-	meanPopularity   float64
+	popularityNorm   float64 // total popularity of the streams live at Start
 	eventsPerSession float64
 	population       uint32
 	viewerDigits     int
@@ -78,11 +78,12 @@ const pcgStream = 0x6c69766570756c73 // "livepuls"
 func NewGenerator(cfg Config) *Generator {
 	cfg = cfg.withDefaults()
 	g := &Generator{
-		cfg:   cfg,
-		rng:   rand.New(rand.NewPCG(uint64(cfg.Seed), pcgStream)),
-		curve: newCurve(cfg.Location),
-		tag:   strconv.FormatInt(cfg.Seed, 10),
-		start: cfg.Start.UnixMilli(),
+		cfg:     cfg,
+		rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), pcgStream)),
+		curve:   newCurve(cfg.Location),
+		tag:     strconv.FormatInt(cfg.Seed, 10),
+		start:   cfg.Start.UnixMilli(),
+		scratch: make([]byte, 0, 64),
 	}
 	g.end = g.start + cfg.Duration.Milliseconds()
 	g.now = g.start
@@ -97,12 +98,19 @@ func NewGenerator(cfg Config) *Generator {
 
 	g.kols = newKOLs(g.rng, cfg.Streams)
 	g.idleKOLs = make([]int, len(g.kols))
-	for i, k := range g.kols {
+	for i := range g.kols {
 		g.idleKOLs[i] = i
-		g.meanPopularity += k.popularity / float64(len(g.kols))
 	}
-	for slot := range cfg.Streams {
-		g.startWarmStream(slot)
+	// Popularity is heavy-tailed, so which KOLs happen to be on air swings the total a lot:
+	// normalize by the streams live at Start so that the run starts at Rate × level.
+	warm := make([]*stream, cfg.Streams)
+	for slot := range warm {
+		warm[slot] = g.newStream(slot)
+		g.popularityNorm += warm[slot].popularity
+	}
+	for _, s := range warm {
+		s.share = s.popularity / g.popularityNorm
+		g.startWarmStream(s)
 	}
 	return g
 }

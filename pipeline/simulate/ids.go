@@ -19,7 +19,7 @@ func (b bitset) set(i uint32) bool {
 	return !was
 }
 
-func (b bitset) clear(i uint32)     { b[i/64] &^= uint64(1) << (i % 64) }
+func (b bitset) clear(i uint32)    { b[i/64] &^= uint64(1) << (i % 64) }
 func (b bitset) has(i uint32) bool { return b[i/64]&(uint64(1)<<(i%64)) != 0 }
 
 // mix is splitmix64's finalizer: a cheap, well-spread hash for deriving per-viewer attributes

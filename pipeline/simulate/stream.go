@@ -37,19 +37,20 @@ const (
 // stream is one live broadcast. As an actor it brings viewers in (a Poisson process at the
 // curve's rate), and at its end hands its slot to the next stream.
 type stream struct {
-	slot     int
-	id       string
-	kol      *kol
-	plat     *platform
-	brand    int
-	brandID  string
-	share    float64 // fraction of Config.Rate this stream gets at curve level 1
-	factor   float64 // displayed ÷ real concurrent viewers
-	end      int64
-	phase    streamPhase
-	seen     bool    // has delivered a good message (Stats.Streams)
-	clock    float64 // exact time of the next arrival step, Unix ms
-	arriving bool    // the next step brings a viewer (rather than only re-reading the rate)
+	slot       int
+	id         string
+	kol        *kol
+	plat       *platform
+	brand      int
+	brandID    string
+	popularity float64 // the KOL's popularity, give or take
+	share      float64 // fraction of Config.Rate this stream gets at curve level 1
+	factor     float64 // displayed ÷ real concurrent viewers
+	end        int64
+	phase      streamPhase
+	seen       bool    // has delivered a good message (Stats.Streams)
+	clock      float64 // exact time of the next arrival step, Unix ms
+	arriving   bool    // the next step brings a viewer (rather than only re-reading the rate)
 
 	concurrent int // sessions joined and not yet gone
 	ticker     countTicker
@@ -71,7 +72,10 @@ func (g *Generator) newStream(slot int) *stream {
 	}
 	s.brandID = brandIDs[s.brand]
 	noise := lognormal(g.rng, math.Exp(-streamNoiseSigma*streamNoiseSigma/2), streamNoiseSigma) // mean 1
-	s.share = k.popularity * noise / (g.meanPopularity * float64(g.cfg.Streams))
+	s.popularity = k.popularity * noise
+	if g.popularityNorm > 0 { // zero while the streams live at Start are being drawn
+		s.share = s.popularity / g.popularityNorm
+	}
 	s.factor = s.plat.factorMin + g.rng.Float64()*(s.plat.factorMax-s.plat.factorMin)
 	s.ticker.s = s
 	return s
@@ -79,8 +83,7 @@ func (g *Generator) newStream(slot int) *stream {
 
 // startWarmStream puts a stream on air that has been live for a while at Start, with the
 // audience it would have by then.
-func (g *Generator) startWarmStream(slot int) {
-	s := g.newStream(slot)
+func (g *Generator) startWarmStream(s *stream) {
 	// A stream live at a given instant is a length-biased draw, and the instant falls uniformly
 	// within it; for a log-normal, length-biasing multiplies the median by e^(σ²).
 	total := clampMS(lognormal(g.rng, streamMedianMS*math.Exp(streamSigma*streamSigma), streamSigma), minStreamMS, maxStreamMS)
@@ -161,13 +164,6 @@ func (g *Generator) takeKOL() *kol {
 	return g.kols[k]
 }
 
-func (g *Generator) releaseKOL(k *kol) {
-	for i, c := range g.kols {
-		if c == k {
-			g.idleKOLs = append(g.idleKOLs, i)
-			return
-		}
-	}
-}
+func (g *Generator) releaseKOL(k *kol) { g.idleKOLs = append(g.idleKOLs, k.index) }
 
 func clampMS(ms float64, lo, hi int64) int64 { return min(max(int64(ms), lo), hi) }
