@@ -13,7 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/livepulse/livepulse/pipeline/ingest"
-	"github.com/livepulse/livepulse/pipeline/internal/testenv"
+	"github.com/livepulse/livepulse/pipeline/testenv"
 	"github.com/livepulse/livepulse/pipeline/store"
 	"github.com/livepulse/livepulse/schemas"
 )

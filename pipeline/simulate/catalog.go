@@ -50,11 +50,15 @@ var brandIDs = func() (ids [numBrands]string) {
 	return ids
 }()
 
-// refundReasons are drawn with the given weights; partial refunds use partialReasons.
+// Refund reasons, drawn with the given weights: cancellations before shipping, returns after
+// delivery, and partial refunds.
 var (
+	quickRefundReasons = []weighted[string]{
+		{"changed_mind", 60}, {"duplicate_order", 15}, {"found_cheaper", 15}, {"wrong_option", 10},
+	}
 	refundReasons = []weighted[string]{
-		{"changed_mind", 35}, {"not_as_described", 20}, {"size_or_fit", 15}, {"quality_issue", 12},
-		{"damaged_in_transit", 8}, {"late_delivery", 6}, {"duplicate_order", 4},
+		{"not_as_described", 30}, {"size_or_fit", 25}, {"quality_issue", 20}, {"changed_mind", 12},
+		{"damaged_in_transit", 8}, {"late_delivery", 5},
 	}
 	partialReasons = []weighted[string]{
 		{"missing_item", 40}, {"price_adjustment", 35}, {"quality_issue", 25},

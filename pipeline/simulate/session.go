@@ -39,12 +39,20 @@ const (
 	// Late deliveries arrive 0.1–3 s after their event time.
 	lateMinMS = 100
 	lateMaxMS = 3_000
-	// refund delays: log-normal around 40 minutes, from 2 minutes to 2 days.
-	refundMedianMS  = 40 * 60_000
-	refundSigma     = 1.0
-	minRefundMS     = 2 * 60_000
-	maxRefundMS     = 48 * 60 * 60_000
-	fullRefundShare = 0.75
+	// During the midnight rush (curve level above rushLevel) shoppers who came for the sale buy
+	// fast and more often.
+	rushLevel         = 2.0
+	rushBuyMultiplier = 2.5
+	rushMinWatchMS    = 20_000
+	// Refunds are either quick cancellations before shipping (2 min + ~6 min, a live-commerce
+	// staple) or returns after delivery (log-normal around 3 hours, up to 2 days).
+	quickRefundShare  = 0.4
+	minRefundMS       = 2 * 60_000
+	quickRefundMeanMS = 6 * 60_000
+	laterRefundMedian = 3 * 60 * 60_000
+	laterRefundSigma  = 0.8
+	maxRefundMS       = 48 * 60 * 60_000
+	fullRefundShare   = 0.75
 )
 
 const never = math.MaxInt64
@@ -96,12 +104,16 @@ func (g *Generator) newSession(s *stream, joinAt, dwell int64) {
 		ss.engageGap = lognormal(g.rng, engageGapMedianMS, engageGapSigma)
 		ss.nextEng = joinAt + 1 + int64(ss.engageGap*g.rng.ExpFloat64())
 	}
-	if watch := ss.leaveAt - joinAt; watch >= buyMinWatchMS && g.rng.Float64() < buyProbability*s.plat.conversion {
+	minWatch, buy := int64(buyMinWatchMS), buyProbability*s.plat.conversion
+	if g.curve.level(joinAt) > rushLevel {
+		minWatch, buy = rushMinWatchMS, buy*rushBuyMultiplier
+	}
+	if watch := ss.leaveAt - joinAt; watch >= minWatch && g.rng.Float64() < buy {
 		ss.buysLeft = 1
 		if g.rng.Float64() < repeatBuyProbability {
 			ss.buysLeft = 2
 		}
-		ss.nextOrder = joinAt + buyMinWatchMS*2/3 + g.rng.Int64N(watch-buyMinWatchMS*2/3)
+		ss.nextOrder = joinAt + minWatch*2/3 + g.rng.Int64N(watch-minWatch*2/3)
 	}
 	ss.due = stepJoin
 	g.schedule(ss, joinAt)
@@ -210,8 +222,15 @@ func (g *Generator) placeOrder(ss *session, at int64) {
 	if g.rng.Float64() >= s.plat.refundRate {
 		return
 	}
-	r := &refund{s: s, orderID: o.OrderID, buyerID: o.BuyerID, amount: o.Amount, reason: pick(g.rng, refundReasons)}
-	r.at = at + clampMS(lognormal(g.rng, refundMedianMS, refundSigma), minRefundMS, maxRefundMS)
+	r := &refund{s: s, orderID: o.OrderID, buyerID: o.BuyerID, amount: o.Amount}
+	if g.rng.Float64() < quickRefundShare {
+		r.at = at + minRefundMS + int64(quickRefundMeanMS*g.rng.ExpFloat64())
+		r.reason = pick(g.rng, quickRefundReasons)
+		g.pendingRefund = r
+		return
+	}
+	r.at = at + clampMS(lognormal(g.rng, laterRefundMedian, laterRefundSigma), minRefundMS, maxRefundMS)
+	r.reason = pick(g.rng, refundReasons)
 	if g.rng.Float64() >= fullRefundShare {
 		r.reason = pick(g.rng, partialReasons)
 		if qty > 1 {

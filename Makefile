@@ -1,0 +1,28 @@
+# livepulse — the two commands a new machine needs are `make demo` and `make test`.
+GO ?= go
+
+.PHONY: demo test setup setup-test build vet bench fuzz
+
+## demo: the embedded stack in one process — broker, simulator, pipeline, ClickHouse, HTTP.
+demo: setup
+	$(GO) run ./cmd/livepulse demo
+
+## test: everything CI runs (installs kcat, docker-compose and libchdb.so first when missing).
+test: setup-test
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+setup:
+	./scripts/setup.sh
+
+setup-test:
+	./scripts/setup.sh --test
+
+build:
+	CGO_ENABLED=1 $(GO) build -o bin/livepulse ./cmd/livepulse
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./schemas/
