@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/livepulse/livepulse/schemas"
 )
 
 const (
@@ -51,7 +53,7 @@ func startProgress(w io.Writer, p *producer, loc *time.Location) *progress {
 			}
 			last, lastAt = s.Messages, now
 			line := fmt.Sprintf("simulate: %d acked (%d viewer, %d order, %d refund, %d bad), %.0f msg/s, event time %s",
-				s.Messages, s.Good[1], s.Good[2], s.Good[3], s.BadTotal(), rate, eventTime(ts, loc))
+				s.Messages, s.Good[schemas.KindViewer], s.Good[schemas.KindOrder], s.Good[schemas.KindRefund], s.BadTotal(), rate, eventTime(ts, loc))
 			switch {
 			case tty:
 				fmt.Fprintf(w, "\r%s\x1b[K", line)

@@ -1,0 +1,159 @@
+package simulate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/livepulse/livepulse/schemas"
+)
+
+const testPartitions = 4
+
+func newCluster(t testing.TB) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(testPartitions))
+	if err != nil {
+		t.Fatalf("cannot start kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+func TestProduceUnpaced(t *testing.T) {
+	brokers := newCluster(t)
+	cfg := Config{Seed: 7, Start: sale.Add(-5 * time.Second), Duration: 10 * time.Second, Streams: 20, BadFraction: 0.01}
+	g := NewGenerator(cfg)
+	var progress bytes.Buffer
+	began := time.Now()
+	stats, err := Produce(context.Background(), g, ProduceConfig{Brokers: brokers, Unpaced: true, Progress: &progress})
+	if err != nil {
+		t.Fatalf("Produce: %v", err)
+	}
+	elapsed := time.Since(began)
+	t.Logf("produced %d messages in %v (%.0f msg/s)", stats.Messages, elapsed, float64(stats.Messages)/elapsed.Seconds())
+	if stats != g.Stats() {
+		t.Errorf("acked stats differ from generated:\nacked     %v\ngenerated %v", stats, g.Stats())
+	}
+	if stats.Messages < 15_000 || stats.Good[schemas.KindOrder] == 0 {
+		t.Errorf("too little traffic for the test: %v", stats)
+	}
+	if !strings.Contains(progress.String(), "acked") {
+		t.Errorf("no progress line: %q", progress.String())
+	}
+
+	// Read everything back: counts per kind match, and each stream sits on one partition number
+	// in every topic.
+	partitionOf := map[string]int{}
+	var got Stats
+	dec := schemas.NewDecoder(schemas.DecoderConfig{PastHorizon: -1, FutureSkew: 24 * time.Hour})
+	var ev schemas.Event
+	for _, kind := range schemas.Kinds {
+		for part := range testPartitions {
+			for _, msg := range readPartition(t, brokers[0], kind.DefaultTopic(), part) {
+				key := string(msg.Key)
+				if p, ok := partitionOf[key]; ok && p != part {
+					t.Fatalf("stream %s on partition %d and %d", key, p, part)
+				}
+				partitionOf[key] = part
+				if err := dec.Decode(kind, msg.Value, time.Now(), &ev); err != nil {
+					got.Bad[kind]++
+					continue
+				}
+				got.Good[kind]++
+				if sid := ev.Header().StreamID; sid != key {
+					t.Fatalf("key %q, stream_id %q", key, sid)
+				}
+			}
+		}
+	}
+	if got.Good != stats.Good || got.Bad != stats.Bad {
+		t.Errorf("read back good %v bad %v, acked good %v bad %v", got.Good, got.Bad, stats.Good, stats.Bad)
+	}
+}
+
+// readPartition reads a partition from the start to its high watermark.
+func readPartition(t *testing.T, broker, topic string, partition int) []kafka.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
+	if err != nil {
+		t.Fatalf("cannot dial %s/%d: %v", topic, partition, err)
+	}
+	defer conn.Close()
+	last, err := conn.ReadLastOffset()
+	if err != nil {
+		t.Fatalf("cannot read the last offset of %s/%d: %v", topic, partition, err)
+	}
+	if _, err := conn.Seek(0, kafka.SeekAbsolute); err != nil {
+		t.Fatalf("cannot seek %s/%d: %v", topic, partition, err)
+	}
+	var msgs []kafka.Message
+	for int64(len(msgs)) < last {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b := conn.ReadBatch(1, 16<<20)
+		for {
+			m, err := b.ReadMessage()
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, m)
+		}
+		if err := b.Close(); err != nil && !errors.Is(err, kafka.OffsetOutOfRange) {
+			t.Fatalf("cannot read %s/%d at %d of %d: %v", topic, partition, len(msgs), last, err)
+		}
+	}
+	return msgs
+}
+
+func TestProduceStopsOnCancel(t *testing.T) {
+	brokers := newCluster(t)
+	g := NewGenerator(Config{Seed: 3, Start: sale, Duration: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	stats, err := Produce(ctx, g, ProduceConfig{Brokers: brokers, Speed: 1})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Produce after cancel: err %v, want context.Canceled", err)
+	}
+	// Paced live, 0.3 s of wall time is 0.3 s of event time: hundreds of messages, not an hour.
+	if stats.Messages == 0 || stats.Messages > g.Stats().Messages || stats.Messages > 20_000 {
+		t.Errorf("acked %d of %d generated", stats.Messages, g.Stats().Messages)
+	}
+}
+
+func TestProduceConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  ProduceConfig
+	}{
+		{"no brokers", ProduceConfig{}},
+		{"negative speed", ProduceConfig{Brokers: []string{"localhost:1"}, Speed: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Produce(context.Background(), NewGenerator(Config{Start: sale}), tc.cfg); err == nil {
+				t.Error("no error")
+			}
+		})
+	}
+}
+
+func BenchmarkProduce(b *testing.B) {
+	brokers := newCluster(b)
+	g := NewGenerator(Config{Seed: 1, Start: sale, Duration: 24 * time.Hour})
+	b.ResetTimer()
+	began := time.Now()
+	stats, err := Produce(context.Background(), limited{g, b.N}, ProduceConfig{Brokers: brokers, Unpaced: true})
+	_ = fmt.Sprint
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(stats.Messages)/time.Since(began).Seconds(), "msgs/s")
+}
