@@ -17,6 +17,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/livepulse/livepulse/pipeline/ingest"
 	"github.com/livepulse/livepulse/pipeline/testenv"
 	"github.com/livepulse/livepulse/pipeline/store"
 	"github.com/livepulse/livepulse/pipeline/store/chdb"
@@ -124,6 +125,9 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	b := testenv.Broker(t, 4)
 	dataDir := t.TempDir()
+	if err := ingest.EnsureTopics(context.Background(), ingest.Config{Brokers: []string{b.Addr()}}); err != nil {
+		t.Fatal(err)
+	}
 	p := &producer{w: &kafka.Writer{Addr: kafka.TCP(b.Addr()), Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, BatchSize: 5000}}
 	defer p.w.Close()
 	const backlog = 150_000

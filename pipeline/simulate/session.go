@@ -42,8 +42,8 @@ const (
 	// During the midnight rush (curve level above rushLevel) shoppers who came for the sale buy
 	// fast and more often.
 	rushLevel         = 2.0
-	rushBuyMultiplier = 2.5
-	rushMinWatchMS    = 20_000
+	rushBuyMultiplier = 1.3
+	rushMinWatchMS    = 30_000
 	// Refunds are either quick cancellations before shipping (2 min + ~6 min, a live-commerce
 	// staple) or returns after delivery (log-normal around 3 hours, up to 2 days).
 	quickRefundShare  = 0.4
