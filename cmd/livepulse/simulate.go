@@ -25,12 +25,16 @@ func (o *simulateOptions) register(fs *flag.FlagSet, defaultDuration time.Durati
 	fs.Float64Var(&o.rate, "rate", 2000, "mean events per second of event time (the traffic curve and stream popularity shape it)")
 	fs.IntVar(&o.streams, "streams", 50, "concurrent live streams at the peak")
 	fs.DurationVar(&o.duration, "duration", defaultDuration, "event time to simulate")
-	fs.Int64Var(&o.seed, "seed", 1, "random seed: the same seed gives the same traffic")
+	fs.Int64Var(&o.seed, "seed", 0, "random seed: the same seed gives the same traffic (and the same event ids); 0 picks one from the clock")
 	fs.Float64Var(&o.speed, "speed", 1, "1 = live (event time follows the wall clock), N = N× faster, 0 = as fast as possible")
 	fs.Float64Var(&o.bad, "bad-fraction", defaultBad, "fraction of malformed messages, to exercise the dead-letter path")
 }
 
 func (o *simulateOptions) generator() *simulate.Generator {
+	if o.seed == 0 {
+		o.seed = time.Now().UnixNano() & (1<<40 - 1)
+		fmt.Fprintf(os.Stderr, "simulator seed %d (pass --seed %d to repeat this traffic)\n", o.seed, o.seed)
+	}
 	start := time.Now().Truncate(time.Second)
 	if o.speed == 0 {
 		// A backlog: its event time ends now, so the contract's timestamp checks accept all of it.

@@ -1,9 +1,3 @@
-// Package simulate generates realistic, deterministic live-commerce traffic (viewer, order and
-// refund events of the livepulse contract) and produces it to Kafka.
-//
-// The Generator is pure: the same Config and Seed always yield byte-identical messages, so tests,
-// demos and benchmarks can compare what the pipeline stored with what was sent (Stats). Produce
-// is the I/O half: it paces a Generator against the wall clock (or not) and writes to Kafka.
 package simulate
 
 import (

@@ -36,7 +36,7 @@ type Generator struct {
 	cfg   Config
 	rng   *rand.Rand
 	curve *curve
-	tag   string // the seed in decimal, in every generated identifier
+	tag   string // the seed in decimal, in event, session, order and refund ids
 
 	start, end int64 // event-time bounds, Unix ms
 	now        int64 // time of the step being run
@@ -48,6 +48,7 @@ type Generator struct {
 	kols             []*kol
 	idleKOLs         []int
 	popularityNorm   float64 // total popularity of the streams live at Start
+	warmAudience     float64 // viewers watching at Start, across all streams
 	eventsPerSession float64
 	population       uint32
 	viewerDigits     int
@@ -108,6 +109,7 @@ func NewGenerator(cfg Config) *Generator {
 		warm[slot] = g.newStream(slot)
 		g.popularityNorm += warm[slot].popularity
 	}
+	g.warmAudience = g.audienceAt(g.start)
 	for _, s := range warm {
 		s.share = s.popularity / g.popularityNorm
 		g.startWarmStream(s)
@@ -124,6 +126,17 @@ func viewerPopulation(cfg Config, eventsPerSession float64) uint32 {
 	sessions := sessionsPerSec * cfg.Duration.Seconds()
 	p := max(4*peakAudience, sessions/2, 10_000)
 	return uint32(min(p, 1<<28))
+}
+
+// audienceAt is how many viewers are watching at Unix ms t across all streams: everyone who
+// arrived u seconds earlier, at the curve's rate then, and is still there (dwell survival).
+func (g *Generator) audienceAt(t int64) float64 {
+	const step = 10.0 // seconds
+	sum := 0.0
+	for u := step / 2; u < maxDwellMS/1000; u += step {
+		sum += g.curve.level(t-int64(u*1000)) * dwellSurvival(u) * step
+	}
+	return g.cfg.Rate / g.eventsPerSession * sum
 }
 
 // Next fills m with the next message, reusing m's buffers, and reports false when the run's

@@ -1,7 +1,6 @@
 package simulate
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -62,35 +61,34 @@ func TestDeterminism(t *testing.T) {
 	}
 }
 
-// run collects every message of cfg, decoded.
+// decoded is a generated message with its decoding.
 type decoded struct {
-	Message
+	*Message
 	ev  schemas.Event
 	err error
 }
 
-func generate(t *testing.T, cfg Config) ([]decoded, Stats) {
+// each runs cfg's generator, calling check with every message decoded, and returns its Stats.
+func each(t *testing.T, cfg Config, check func(i int, d *decoded)) Stats {
 	t.Helper()
 	g := NewGenerator(cfg)
 	dec := schemas.NewDecoder(schemas.DecoderConfig{PastHorizon: -1, FutureSkew: 24 * time.Hour})
 	now := cfg.Start.Add(cfg.Duration)
-	var out []decoded
-	var m Message
-	for g.Next(&m) {
-		d := decoded{Message: Message{Kind: m.Kind, Key: bytes.Clone(m.Key), Value: bytes.Clone(m.Value), TS: m.TS, Bad: m.Bad, info: m.info}}
-		d.err = dec.Decode(m.Kind, m.Value, now, &d.ev)
-		out = append(out, d)
+	d := decoded{Message: new(Message)}
+	for i := 0; g.Next(d.Message); i++ {
+		d.err = dec.Decode(d.Kind, d.Value, now, &d.ev)
+		check(i, &d)
 	}
-	if g.Next(&m) {
+	if g.Next(d.Message) {
 		t.Fatal("Next delivered after reporting the end")
 	}
-	return out, g.Stats()
+	return g.Stats()
 }
 
 func TestMessagesDecode(t *testing.T) {
-	msgs, stats := generate(t, Config{Seed: 1, Start: sale.Add(-2 * time.Minute), Duration: 4 * time.Minute, Streams: 30, Rate: 300, BadFraction: 0.02})
 	reasons := map[schemas.Reason]int{}
-	for i, d := range msgs {
+	cfg := Config{Seed: 1, Start: sale.Add(-2 * time.Minute), Duration: 4 * time.Minute, Streams: 30, Rate: 300, BadFraction: 0.02}
+	stats := each(t, cfg, func(i int, d *decoded) {
 		switch {
 		case !d.Bad && d.err != nil:
 			t.Fatalf("message %d does not decode: %v\n%s", i, d.err, d.Value)
@@ -106,7 +104,7 @@ func TestMessagesDecode(t *testing.T) {
 		if !d.Bad && d.ev.Header().StreamID != string(d.Key) {
 			t.Fatalf("message %d: key %q, stream_id %q", i, d.Key, d.ev.Header().StreamID)
 		}
-	}
+	})
 	for _, r := range []schemas.Reason{schemas.ReasonNotJSON, schemas.ReasonNotUTF8, schemas.ReasonMissingField,
 		schemas.ReasonWrongType, schemas.ReasonNegativeAmount, schemas.ReasonUnknownAction} {
 		if reasons[r] == 0 {
@@ -121,7 +119,6 @@ func TestMessagesDecode(t *testing.T) {
 func TestInvariants(t *testing.T) {
 	// Ten minutes either side of midnight: the daily peak, the surge, orders and quick refunds.
 	cfg := Config{Seed: 5, Start: sale.Add(-10 * time.Minute), Duration: 20 * time.Minute, Streams: 40, Rate: 150, BadFraction: 0.001}
-	msgs, stats := generate(t, cfg)
 	start, end := cfg.Start.UnixMilli(), cfg.Start.Add(cfg.Duration).UnixMilli()
 
 	type order struct {
@@ -143,7 +140,7 @@ func TestInvariants(t *testing.T) {
 		maxTS       = start
 		lateEngaged int64
 	)
-	for i, d := range msgs {
+	stats := each(t, cfg, func(i int, d *decoded) {
 		if d.TS < start || d.TS > end {
 			t.Fatalf("message %d at %v, outside the run", i, time.UnixMilli(d.TS))
 		}
@@ -153,7 +150,7 @@ func TestInvariants(t *testing.T) {
 		got.Messages++
 		if d.Bad {
 			got.Bad[d.Kind]++
-			continue
+			return
 		}
 		h := d.ev.Header()
 		if h.TS != d.TS {
@@ -184,7 +181,7 @@ func TestInvariants(t *testing.T) {
 				if !strings.Contains(string(d.Value), `"reported_viewers":`) {
 					t.Fatalf("count without reported_viewers: %s", d.Value)
 				}
-				continue
+				return
 			case schemas.ActionJoin:
 				if s != nil {
 					t.Fatalf("second join of session %s", v.SessionID)
@@ -194,7 +191,7 @@ func TestInvariants(t *testing.T) {
 				}
 				sessions[v.SessionID] = &sess{stream: h.StreamID, viewer: v.ViewerID, join: d.TS}
 				viewers[v.ViewerID] = true
-				continue
+				return
 			}
 			if s == nil {
 				t.Fatalf("%s before the join of session %s", v.Action, v.SessionID)
@@ -237,7 +234,7 @@ func TestInvariants(t *testing.T) {
 			o.refunded += r.Amount
 			got.Refunded += r.Amount
 		}
-	}
+	})
 	got.Streams, got.Viewers = int64(len(streams)), int64(len(viewers))
 	if got != stats {
 		t.Errorf("stats differ from the decoded messages:\ndecoded %+v\nstats   %+v", got, stats)
@@ -264,13 +261,13 @@ func checkRange(t *testing.T, what string, v, lo, hi float64) {
 // TestReportedViewers checks that the displayed counts are honest: the real audience (sessions
 // heard from in the last 35 s, as a pipeline with a timeout would count them) times 1.0–1.3.
 func TestReportedViewers(t *testing.T) {
-	msgs, _ := generate(t, Config{Seed: 9, Start: sale.Add(-time.Hour), Duration: 8 * time.Minute, Streams: 8, Rate: 300, Disorder: -1})
+	cfg := Config{Seed: 9, Start: sale.Add(-time.Hour), Duration: 8 * time.Minute, Streams: 8, Rate: 300, Disorder: -1}
 	lastSeen := map[string]map[string]int64{} // stream → session → last event
 	checked := 0
-	for _, d := range msgs {
+	each(t, cfg, func(_ int, d *decoded) {
 		v := &d.ev.Viewer
 		if d.Kind != schemas.KindViewer {
-			continue
+			return
 		}
 		sessions := lastSeen[v.StreamID]
 		if sessions == nil {
@@ -287,15 +284,15 @@ func TestReportedViewers(t *testing.T) {
 					audience++
 				}
 			}
-			if d.TS-msgs[0].TS < warmJoinSpreadMS+beatMinMS+beatJitterMS || audience < 30 {
-				continue // the warm audience is still announcing itself
+			if d.TS-cfg.Start.UnixMilli() < warmJoinSpreadMS+beatMinMS+beatJitterMS || audience < 30 {
+				return // the warm audience is still announcing itself
 			}
 			checked++
 			checkRange(t, "reported ÷ audience of "+v.StreamID, float64(v.ReportedViewers)/float64(audience), 0.9, 1.4)
 		default:
 			sessions[v.SessionID] = d.TS
 		}
-	}
+	})
 	if checked < 100 {
 		t.Errorf("only %d counts checked", checked)
 	}

@@ -183,10 +183,11 @@ func (p *producer) write() {
 	defer close(p.written)
 	for b := range p.full {
 		err := p.w.WriteMessages(p.drain, b.msgs...)
-		var perMessage kafka.WriteErrors
+		var perMessage kafka.WriteErrors // on failure, which messages were written nonetheless
+		partial := errors.As(err, &perMessage) && len(perMessage) == len(b.msgs)
 		p.mu.Lock()
 		for i := range b.infos {
-			if err == nil || (errors.As(err, &perMessage) && perMessage[i] == nil) {
+			if err == nil || (partial && perMessage[i] == nil) {
 				p.acked.add(&b.infos[i])
 				p.lastTS = max(p.lastTS, b.infos[i].TS)
 			}

@@ -28,7 +28,7 @@ func newCluster(t testing.TB) []string {
 
 func TestProduceUnpaced(t *testing.T) {
 	brokers := newCluster(t)
-	cfg := Config{Seed: 7, Start: sale.Add(time.Minute), Duration: 40 * time.Second, Streams: 20, Rate: 150, BadFraction: 0.01}
+	cfg := Config{Seed: 7, Start: sale.Add(time.Minute), Duration: 40 * time.Second, Streams: 20, Rate: 300, BadFraction: 0.01}
 	g := NewGenerator(cfg)
 	var progress bytes.Buffer
 	began := time.Now()
@@ -125,6 +125,23 @@ func TestProduceStopsOnCancel(t *testing.T) {
 	// Paced live, 0.3 s of wall time is 0.3 s of event time: hundreds of messages, not an hour.
 	if stats.Messages == 0 || stats.Messages > g.Stats().Messages || stats.Messages > 20_000 {
 		t.Errorf("acked %d of %d generated", stats.Messages, g.Stats().Messages)
+	}
+}
+
+func TestProducePaced(t *testing.T) {
+	brokers := newCluster(t)
+	g := NewGenerator(Config{Seed: 4, Start: sale, Duration: 5 * time.Second, Streams: 10, Rate: 200})
+	began := time.Now()
+	stats, err := Produce(context.Background(), g, ProduceConfig{Brokers: brokers, Speed: 10})
+	if err != nil {
+		t.Fatalf("Produce: %v", err)
+	}
+	// 5 s of event time at 10× is half a second of wall time.
+	if elapsed := time.Since(began); elapsed < 400*time.Millisecond || elapsed > 3*time.Second {
+		t.Errorf("5 s of event time at speed 10 took %v", elapsed)
+	}
+	if stats != g.Stats() || stats.Messages == 0 {
+		t.Errorf("acked %v, generated %v", stats, g.Stats())
 	}
 }
 

@@ -245,6 +245,14 @@ func (g *Generator) placeOrder(ss *session, at int64) {
 // meanDwellSeconds is the mean of the dwell distribution (a log-normal's mean is median·e^(σ²/2)).
 func meanDwellSeconds() float64 { return dwellMedianS * math.Exp(dwellSigma*dwellSigma/2) }
 
+// dwellSurvival is the probability that a viewer is still watching sec seconds after joining.
+func dwellSurvival(sec float64) float64 {
+	if sec < minDwellMS/1000 {
+		return 1
+	}
+	return math.Erfc(math.Log(sec/dwellMedianS)/(dwellSigma*math.Sqrt2)) / 2
+}
+
 // dwellMS draws how long a new viewer stays.
 func dwellMS(r *rand.Rand) int64 {
 	return clampMS(lognormal(r, dwellMedianS*1000, dwellSigma), minDwellMS, maxDwellMS)

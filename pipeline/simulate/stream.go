@@ -93,7 +93,7 @@ func (g *Generator) startWarmStream(s *stream) {
 	s.clock = float64(g.start)
 	g.schedule(s, g.start)
 	g.schedule(&s.ticker, g.start+g.rng.Int64N(countEveryMS))
-	audience := poisson(g.rng, g.arrivalsPerMS(s, g.start)*meanDwellSeconds()*1000)
+	audience := poisson(g.rng, g.warmAudience*s.share)
 	for range audience {
 		join := g.start + g.rng.Int64N(warmJoinSpreadMS)
 		g.newSession(s, join, residualDwellMS(g.rng))
