@@ -708,7 +708,8 @@ func tablesMarkdown() string {
 			case c.Contract:
 				from = "contract"
 			}
-			fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s | %s |\n", c.Name, c.Type.ClickHouse(), c.Type.Arrow(), from, c.Doc)
+			fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s | %s |\n", c.Name, c.Type.ClickHouse(), c.Type.Arrow(), from,
+				strings.ReplaceAll(c.Doc, "|", `\|`))
 		}
 	}
 	b.WriteString("\n")

@@ -261,7 +261,7 @@ func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 func loneSurrogate(raw []byte) int {
 	for i := 0; ; {
 		j := bytes.IndexByte(raw[i:], '\\')
-		if j < 0 {
+		if j < 0 || len(raw) < i+j+6 {
 			return -1
 		}
 		i += j

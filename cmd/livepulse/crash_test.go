@@ -18,9 +18,9 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/livepulse/livepulse/pipeline/ingest"
-	"github.com/livepulse/livepulse/pipeline/testenv"
 	"github.com/livepulse/livepulse/pipeline/store"
 	"github.com/livepulse/livepulse/pipeline/store/chdb"
+	"github.com/livepulse/livepulse/pipeline/testenv"
 	"github.com/livepulse/livepulse/schemas"
 )
 
