@@ -13,6 +13,7 @@ const (
 	TypeLowString                       // low-cardinality label (platform, action, topic, reason)
 	TypeTime                            // millisecond timestamp, UTC
 	TypeMoney                           // exact amount, 2 decimals
+	TypeUInt8
 	TypeUInt32
 	TypeUInt64
 )
@@ -28,6 +29,8 @@ func (t ColumnType) ClickHouse() string {
 		return "DateTime64(3, 'UTC')"
 	case TypeMoney:
 		return "Decimal(18, 2)"
+	case TypeUInt8:
+		return "UInt8"
 	case TypeUInt32:
 		return "UInt32"
 	case TypeUInt64:
@@ -47,6 +50,8 @@ func (t ColumnType) Arrow() arrow.DataType {
 		return &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}
 	case TypeMoney:
 		return &arrow.Decimal128Type{Precision: 18, Scale: MoneyScale}
+	case TypeUInt8:
+		return arrow.PrimitiveTypes.Uint8
 	case TypeUInt32:
 		return arrow.PrimitiveTypes.Uint32
 	case TypeUInt64:
@@ -109,13 +114,14 @@ var sourceColumns = []Column{
 	{Name: "kafka_partition", Type: TypeUInt32, Doc: "source partition"},
 	{Name: "kafka_offset", Type: TypeUInt64, Doc: "source offset"},
 	{Name: "ingest_time", Type: TypeTime, Doc: "when livepulse stored the row's batch"},
+	{Name: "late", Type: TypeUInt8, Doc: "1: arrived after its minute was final (beyond the allowed lateness); stored, not counted"},
 }
 
 func table(name string, kind Kind, cols ...Column) *Table {
 	all := append(append(append([]Column{}, headerColumns...), cols...), sourceColumns...)
 	if kind == 0 {
 		all = append(append([]Column{}, sourceColumns[:3]...), cols...)
-		all = append(all, sourceColumns[3])
+		all = append(all, sourceColumns[3]) // dead letters have no event time, so no lateness
 	}
 	return &Table{Name: name, Kind: kind, Columns: all}
 }
@@ -155,8 +161,44 @@ var (
 	)
 )
 
+// StreamMetrics1m is the per-stream, per-minute rollup computed in the stream (event time). A
+// row is keyed by (stream_id, minute, kafka_partition): a refund read from another partition than
+// its order's stream adds its own row, and readers sum over partitions. Rows are re-emitted when
+// late events correct them; version orders the emissions and ReplacingMergeTree keeps the last,
+// so readers use FINAL (or argMax by version).
+var StreamMetrics1m = &Table{Name: "stream_metrics_1m", Columns: []Column{
+	{Name: "minute", Type: TypeTime, Doc: "start of the event-time minute"},
+	{Name: "stream_id", Type: TypeString},
+	{Name: "kafka_partition", Type: TypeUInt32, Doc: "the partition whose events the row counts"},
+	{Name: "kol_id", Type: TypeString},
+	{Name: "brand_id", Type: TypeLowString},
+	{Name: "platform", Type: TypeLowString},
+	{Name: "gmv", Type: TypeMoney, Doc: "sum of order amounts"},
+	{Name: "orders", Type: TypeUInt64},
+	{Name: "buyers", Type: TypeUInt64, Doc: "distinct buyers in the minute"},
+	{Name: "refunds", Type: TypeUInt64, Doc: "refunds attributed to the stream's orders"},
+	{Name: "refund_amount", Type: TypeMoney},
+	{Name: "refunded_orders", Type: TypeUInt64, Doc: "distinct orders refunded in the minute"},
+	{Name: "unmatched_refunds", Type: TypeUInt64, Doc: "refunds naming an order never seen (counted on the refund's own stream)"},
+	{Name: "unmatched_refund_amount", Type: TypeMoney},
+	{Name: "joins", Type: TypeUInt64},
+	{Name: "leaves", Type: TypeUInt64},
+	{Name: "heartbeats", Type: TypeUInt64},
+	{Name: "engagements", Type: TypeUInt64},
+	{Name: "unique_viewers", Type: TypeUInt64, Doc: "distinct viewers with any event in the minute"},
+	{Name: "concurrent_viewers", Type: TypeUInt64, Doc: "open sessions at the minute's end"},
+	{Name: "peak_concurrent_viewers", Type: TypeUInt64, Doc: "most open sessions at any time in the minute"},
+	{Name: "reported_viewers", Type: TypeUInt64, Doc: "the last displayed count in the minute (0: none)"},
+	{Name: "count_events", Type: TypeUInt64, Doc: "displayed-count events in the minute"},
+	{Name: "sessions_ended", Type: TypeUInt64, Doc: "sessions that left or timed out in the minute"},
+	{Name: "watch_ms_ended", Type: TypeUInt64, Doc: "total watch time of the sessions that ended"},
+	{Name: "late_events", Type: TypeUInt64, Doc: "events that arrived after the minute was final (not counted above)"},
+	{Name: "version", Type: TypeUInt64, Doc: "emission order; the highest wins"},
+	{Name: "emitted_at", Type: TypeTime},
+}}
+
 // Tables lists every stored table.
-var Tables = []*Table{ViewerEvents, Orders, Refunds, DeadLetters}
+var Tables = []*Table{ViewerEvents, Orders, Refunds, DeadLetters, StreamMetrics1m}
 
 // TableFor returns the table storing events of kind.
 func TableFor(k Kind) *Table {

@@ -23,12 +23,23 @@ func createTableSQL(t *schemas.Table) string {
 		}
 		b.WriteString(",\n")
 	}
-	if t.Kind != 0 {
-		b.WriteString("    INDEX ts_minmax ts TYPE minmax GRANULARITY 1\n")
-		b.WriteString(")\nENGINE = MergeTree\nPARTITION BY toDate(ingest_time)\nORDER BY (stream_id, ts)\n")
-	} else {
+	switch {
+	case t == schemas.StreamMetrics1m:
+		// Re-emitted rows replace earlier ones (the highest version wins), so a corrected minute
+		// is never added twice; readers use FINAL.
+		b.WriteString("    INDEX kol_bf kol_id TYPE bloom_filter GRANULARITY 4\n")
+		b.WriteString(")\nENGINE = ReplacingMergeTree(version)\nPARTITION BY toYYYYMM(minute)\nORDER BY (stream_id, minute, kafka_partition)\n")
+	case t.Kind == 0:
 		b.WriteString("    INDEX ingest_minmax ingest_time TYPE minmax GRANULARITY 1\n")
 		b.WriteString(")\nENGINE = MergeTree\nPARTITION BY toDate(ingest_time)\nORDER BY (kafka_topic, kafka_partition, kafka_offset)\n")
+	default:
+		b.WriteString("    INDEX ts_minmax ts TYPE minmax GRANULARITY 1,\n")
+		if t == schemas.Orders || t == schemas.Refunds {
+			// Refunds are attributed to their order's stream, looked up by order_id.
+			b.WriteString("    INDEX order_bf order_id TYPE bloom_filter GRANULARITY 4,\n")
+		}
+		b.WriteString("    INDEX kol_bf kol_id TYPE bloom_filter GRANULARITY 4\n")
+		b.WriteString(")\nENGINE = MergeTree\nPARTITION BY toDate(ingest_time)\nORDER BY (stream_id, ts)\n")
 	}
 	return b.String()
 }
@@ -49,10 +60,21 @@ type migration struct {
 
 func migrations() []migration {
 	v1 := migration{version: 1, name: "raw event tables and dead letters"}
-	for _, t := range schemas.Tables {
+	for _, t := range []*schemas.Table{schemas.ViewerEvents, schemas.Orders, schemas.Refunds, schemas.DeadLetters} {
 		v1.statements = append(v1.statements, createTableSQL(t))
 	}
-	return []migration{v1}
+	// v1's statements create today's columns, so on a fresh store v2 only finds them there.
+	v2 := migration{version: 2, name: "late flag, lookup indexes, stream_metrics_1m rollup"}
+	for _, t := range []*schemas.Table{schemas.ViewerEvents, schemas.Orders, schemas.Refunds} {
+		v2.statements = append(v2.statements,
+			"ALTER TABLE "+t.Name+" ADD COLUMN IF NOT EXISTS late UInt8 COMMENT "+quote(columnDoc(t, "late")),
+			"ALTER TABLE "+t.Name+" ADD INDEX IF NOT EXISTS kol_bf kol_id TYPE bloom_filter GRANULARITY 4")
+	}
+	for _, t := range []*schemas.Table{schemas.Orders, schemas.Refunds} {
+		v2.statements = append(v2.statements, "ALTER TABLE "+t.Name+" ADD INDEX IF NOT EXISTS order_bf order_id TYPE bloom_filter GRANULARITY 4")
+	}
+	v2.statements = append(v2.statements, createTableSQL(schemas.StreamMetrics1m))
+	return []migration{v1, v2}
 }
 
 // SchemaVersion is the version Migrate brings a store to.
@@ -69,3 +91,12 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations
 )
 ENGINE = MergeTree
 ORDER BY version`
+
+func columnDoc(t *schemas.Table, name string) string {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c.Doc
+		}
+	}
+	return ""
+}

@@ -29,22 +29,26 @@ type Rows interface {
 	Source(i int) Source
 }
 
-// ViewerRow is a stored viewer event.
+// ViewerRow is a stored viewer event. Late marks an event that arrived after its minute was
+// final: stored, not counted.
 type ViewerRow struct {
-	Src Source
-	Ev  schemas.Viewer
+	Src  Source
+	Ev   schemas.Viewer
+	Late bool
 }
 
 // OrderRow is a stored order.
 type OrderRow struct {
-	Src Source
-	Ev  schemas.Order
+	Src  Source
+	Ev   schemas.Order
+	Late bool
 }
 
 // RefundRow is a stored refund.
 type RefundRow struct {
-	Src Source
-	Ev  schemas.Refund
+	Src  Source
+	Ev   schemas.Refund
+	Late bool
 }
 
 // DeadLetter is a message that broke the contract, kept with its reason and its raw bytes.
@@ -90,7 +94,7 @@ func (r ViewerRows) AppendRowBinary(b []byte, ingestMS int64) []byte {
 		b = appendString(b, e.IP)
 		b = appendString(b, e.Kind.String())
 		b = binary.LittleEndian.AppendUint64(b, e.ReportedViewers)
-		b = appendSource(b, r[i].Src, ingestMS)
+		b = appendSource(b, r[i].Src, ingestMS, r[i].Late)
 	}
 	return b
 }
@@ -105,7 +109,7 @@ func (r OrderRows) AppendRowBinary(b []byte, ingestMS int64) []byte {
 		b = binary.LittleEndian.AppendUint32(b, e.Quantity)
 		b = binary.LittleEndian.AppendUint64(b, uint64(e.Amount))
 		b = appendString(b, e.Currency)
-		b = appendSource(b, r[i].Src, ingestMS)
+		b = appendSource(b, r[i].Src, ingestMS, r[i].Late)
 	}
 	return b
 }
@@ -120,7 +124,7 @@ func (r RefundRows) AppendRowBinary(b []byte, ingestMS int64) []byte {
 		b = binary.LittleEndian.AppendUint64(b, uint64(e.Amount))
 		b = appendString(b, e.Currency)
 		b = appendString(b, e.Reason)
-		b = appendSource(b, r[i].Src, ingestMS)
+		b = appendSource(b, r[i].Src, ingestMS, r[i].Late)
 	}
 	return b
 }
@@ -150,11 +154,19 @@ func appendHeader(b []byte, h *schemas.Header) []byte {
 	return appendString(b, h.Platform)
 }
 
-func appendSource(b []byte, s Source, ingestMS int64) []byte {
+func appendSource(b []byte, s Source, ingestMS int64, late bool) []byte {
 	b = appendString(b, s.Topic)
 	b = binary.LittleEndian.AppendUint32(b, uint32(s.Partition))
 	b = binary.LittleEndian.AppendUint64(b, uint64(s.Offset))
-	return binary.LittleEndian.AppendUint64(b, uint64(ingestMS))
+	b = binary.LittleEndian.AppendUint64(b, uint64(ingestMS))
+	return append(b, boolByte(late))
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 func appendString(b []byte, s string) []byte {
@@ -171,29 +183,29 @@ func headerValues(h *schemas.Header) []any {
 	return []any{h.EventID, time.UnixMilli(h.TS).UTC(), h.StreamID, h.KOLID, h.BrandID, h.Platform}
 }
 
-func sourceValues(s Source, ingest time.Time) []any {
-	return []any{s.Topic, uint32(s.Partition), uint64(s.Offset), ingest}
+func sourceValues(s Source, ingest time.Time, late bool) []any {
+	return []any{s.Topic, uint32(s.Partition), uint64(s.Offset), ingest, boolByte(late)}
 }
 
 func (r ViewerRows) Values(i int, ingest time.Time) []any {
 	e := &r[i].Ev
 	v := headerValues(&e.Header)
 	v = append(v, e.Action.String(), e.ViewerID, e.SessionID, e.DeviceID, e.IP, e.Kind.String(), e.ReportedViewers)
-	return append(v, sourceValues(r[i].Src, ingest)...)
+	return append(v, sourceValues(r[i].Src, ingest, r[i].Late)...)
 }
 
 func (r OrderRows) Values(i int, ingest time.Time) []any {
 	e := &r[i].Ev
 	v := headerValues(&e.Header)
 	v = append(v, e.OrderID, e.BuyerID, e.SKUID, e.Quantity, moneyValue(e.Amount), e.Currency)
-	return append(v, sourceValues(r[i].Src, ingest)...)
+	return append(v, sourceValues(r[i].Src, ingest, r[i].Late)...)
 }
 
 func (r RefundRows) Values(i int, ingest time.Time) []any {
 	e := &r[i].Ev
 	v := headerValues(&e.Header)
 	v = append(v, e.RefundID, e.OrderID, e.BuyerID, moneyValue(e.Amount), e.Currency, e.Reason)
-	return append(v, sourceValues(r[i].Src, ingest)...)
+	return append(v, sourceValues(r[i].Src, ingest, r[i].Late)...)
 }
 
 func (r DeadLetters) Values(i int, ingest time.Time) []any {

@@ -31,7 +31,7 @@ func TestServerBackend(t *testing.T) {
 	if err := b.Exec(ctx, `CREATE TABLE orders (
 		event_id String, ts DateTime, stream_id String, kol_id String, brand_id String, platform String,
 		order_id String, buyer_id String, sku_id String, quantity UInt32, amount Decimal(18, 2), currency String,
-		kafka_topic String, kafka_partition UInt32, kafka_offset UInt64, ingest_time DateTime
+		kafka_topic String, kafka_partition UInt32, kafka_offset UInt64, ingest_time DateTime, late UInt8
 	) ENGINE = MergeTree PARTITION BY toDate(ingest_time) ORDER BY (stream_id, ts)`); err != nil {
 		t.Fatal(err)
 	}
