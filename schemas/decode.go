@@ -73,15 +73,18 @@ func (d *Decoder) Decode(kind Kind, raw []byte, now time.Time, ev *Event) error 
 		return &InvalidError{Kind: kind, Reason: ReasonNotJSON, Detail: err.Error()}
 	}
 	// fastjson's Parser is best effort: it takes leading zeros, raw control characters in strings
-	// and unknown escapes such as \x. Validate is strict but has no depth limit, so it runs only
-	// on what Parse (nesting ≤ fastjson.MaxDepth) accepted.
+	// and unknown escapes such as \x. Validate is strict (but see checkEscapedStrings) and has no
+	// depth limit, so it runs only on what Parse (nesting ≤ fastjson.MaxDepth) accepted.
 	if err := fastjson.ValidateBytes(raw); err != nil {
 		return &InvalidError{Kind: kind, Reason: ReasonNotJSON, Detail: err.Error()}
 	}
-	if i := loneSurrogate(raw); i >= 0 {
-		// fastjson would keep the escape as literal text ("\ud800" becomes 6 characters).
-		return &InvalidError{Kind: kind, Reason: ReasonNotUTF8,
-			Detail: "escape " + strconv.Quote(string(raw[i:i+6])) + " at byte " + strconv.Itoa(i) + " is half a UTF-16 surrogate pair"}
+	switch reason, i := checkEscapedStrings(raw); reason {
+	case ReasonNotJSON:
+		return &InvalidError{Kind: kind, Reason: reason,
+			Detail: "raw control character " + strconv.QuoteRune(rune(raw[i])) + " in a string at byte " + strconv.Itoa(i)}
+	case ReasonNotUTF8:
+		return &InvalidError{Kind: kind, Reason: reason,
+			Detail: "escape " + strconv.Quote(string(raw[i:i+6])) + " at byte " + strconv.Itoa(i) + " is half of a UTF-16 surrogate pair"}
 	}
 	obj, err := v.Object()
 	if err != nil {
@@ -154,7 +157,7 @@ func (r *reader) str(field string, required bool, maxLen int) string {
 		r.fail(ReasonBadValue, field, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(maxLen))
 		return ""
 	}
-	if !utf8.Valid(b) { // defensive: Decode already rejected escaped lone surrogates
+	if !utf8.Valid(b) { // defensive: checkEscapedStrings already rejected lone surrogates
 		r.fail(ReasonNotUTF8, field, "escapes decode to invalid UTF-8")
 		return ""
 	}
@@ -255,35 +258,45 @@ func isRFC3339(s []byte) bool {
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
-// loneSurrogate returns the offset in raw of the first \u escape that is half of a UTF-16
-// surrogate pair without its other half, or -1. raw must be valid JSON, so that every backslash
-// starts a well-formed escape inside a string.
-func loneSurrogate(raw []byte) int {
-	for i := 0; ; {
-		j := bytes.IndexByte(raw[i:], '\\')
-		if j < 0 || len(raw) < i+j+6 {
-			return -1
-		}
-		i += j
-		if raw[i+1] != 'u' {
-			i += 2 // \\, \" and the other one-character escapes
-			continue
-		}
-		switch c := hex4(raw[i+2 : i+6]); {
-		case c >= 0xDC00 && c <= 0xDFFF:
-			return i // a low half first
-		case c >= 0xD800 && c <= 0xDBFF:
-			if len(raw) < i+12 || raw[i+6] != '\\' || raw[i+7] != 'u' {
-				return i
+// checkEscapedStrings finds what fastjson lets through in strings that contain escapes: a raw
+// control character before an escape (fastjson.Validate checks only the part of a string after
+// its last escape), and a \u escape that is half of a UTF-16 surrogate pair (fastjson's parser
+// keeps it as literal text: "\ud800" becomes 6 characters). It returns the reason and the byte
+// offset, or "" and -1. raw must have passed fastjson.Validate.
+func checkEscapedStrings(raw []byte) (Reason, int) {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return "", -1 // fastjson.Validate checked every string whole
+	}
+	in := false // inside a string
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case !in:
+			in = c == '"'
+		case c == '"':
+			in = false
+		case c < 0x20:
+			return ReasonNotJSON, i
+		case c == '\\' && raw[i+1] != 'u':
+			i++ // \\, \" and the other one-character escapes
+		case c == '\\':
+			switch r := hex4(raw[i+2 : i+6]); {
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return ReasonNotUTF8, i // a low half first
+			case r >= 0xD800 && r <= 0xDBFF:
+				if len(raw) < i+12 || raw[i+6] != '\\' || raw[i+7] != 'u' {
+					return ReasonNotUTF8, i
+				}
+				if lo := hex4(raw[i+8 : i+12]); lo < 0xDC00 || lo > 0xDFFF {
+					return ReasonNotUTF8, i
+				}
+				i += 11
+			default:
+				i += 5
 			}
-			if lo := hex4(raw[i+8 : i+12]); lo < 0xDC00 || lo > 0xDFFF {
-				return i
-			}
-			i += 12
-		default:
-			i += 6
 		}
 	}
+	return "", -1
 }
 
 // hex4 decodes four hex digits, already checked by the JSON syntax check.

@@ -230,6 +230,10 @@ func TestDecodeInvalid(t *testing.T) {
 	f(KindViewer, strings.Replace(objViewer.String(), `"u-1"}`, `"u-1",}`, 1), ReasonNotJSON, "") // trailing comma
 	f(KindViewer, strings.Replace(objViewer.String(), `"e-1"`, `'e-1'`, 1), ReasonNotJSON, "")    // single quotes
 	f(KindViewer, objViewer.with("viewer_id", "\"u\t1\"").String(), ReasonNotJSON, "")            // raw control character
+	f(KindViewer, objViewer.with("viewer_id", "\"u\x17\\b\"").String(), ReasonNotJSON, "")        // one before an escape (found by FuzzFieldValue)
+	f(KindViewer, objViewer.with("x", "\"\\n\n\\n\"").String(), ReasonNotJSON, "")                // one between escapes
+	f(KindViewer, objViewer.with("x\nkey", `1`, "y", `"\\"`).String(), ReasonNotJSON, "")         // one in a key
+	f(KindViewer, objViewer.with("viewer_id", "\"\\\"\x01\\\"\"").String(), ReasonNotJSON, "")    // one between escaped quotes
 	f(KindViewer, objViewer.with("viewer_id", `"u\x1"`).String(), ReasonNotJSON, "")              // not a JSON escape
 	f(KindViewer, objViewer.with("viewer_id", `"u\u12G4"`).String(), ReasonNotJSON, "")           // bad hex
 	f(KindViewer, objViewer.with("ts", `01748779140000`).String(), ReasonNotJSON, "")             // leading zero

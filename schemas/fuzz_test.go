@@ -36,38 +36,75 @@ func FuzzDecode(f *testing.F) {
 	s := loadSchemas(f)
 	decoders := []*Decoder{NewDecoder(DecoderConfig{}), permissiveDecoder()}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		for _, kind := range Kinds {
-			for _, d := range decoders {
-				var ev Event
-				err := d.Decode(kind, raw, testNow, &ev)
-				if err != nil {
-					var ie *InvalidError
-					if !errors.As(err, &ie) || ie.Kind != kind || !slices.Contains(Reasons, ie.Reason) {
-						t.Fatalf("Decode(%s) returned %#v, want an *InvalidError with a known Reason", kind, err)
-					}
-					continue
-				}
-				checkInvariants(t, d.Config(), kind, &ev)
-				checkStdlibReadsTheSame(t, kind, raw, &ev)
-				if countKeys(raw) == len(topLevel(raw)) { // duplicate keys: see README
-					if err := s.validate(kind, raw); err != nil {
-						t.Fatalf("the decoder accepts what the %s JSON Schema rejects: %v\n%q", kind, err, raw)
-					}
-				}
-				out := ev.AppendJSON(nil)
-				if !json.Valid(out) {
-					t.Fatalf("AppendJSON wrote invalid JSON: %q", out)
-				}
-				var again Event
-				if err := d.Decode(kind, out, testNow, &again); err != nil {
-					t.Fatalf("re-decoding %q: %v", out, err)
-				}
-				if again != ev {
-					t.Fatalf("round trip changed the event:\n  %+v\n  %+v\n  via %q", ev, again, out)
-				}
+		checkDecode(t, s, decoders, raw)
+	})
+}
+
+// FuzzFieldValue is FuzzDecode aimed at values: it sets one field of a valid message to the
+// fuzzed JSON text, so most inputs get past the syntax checks and exercise the field rules, and
+// the comparisons with encoding/json and the JSON Schema run on many accepted messages.
+func FuzzFieldValue(f *testing.F) {
+	for _, seed := range []struct {
+		field uint8
+		value string
+	}{
+		{0, `"e-1"`}, {1, `"2025-06-01T19:59:00.5+08:00"`}, {1, `1748779140000`}, {6, `"count"`}, {8, `12873`},
+		{9, `"like"`}, {10, `"1.5e2"`}, {10, `129.90`}, {11, `"USD"`}, {12, `2`}, {13, `"\u89c2\ud83d\ude00"`},
+		{14, `null`}, {15, `[1,{"a":"b"}]`},
+	} {
+		f.Add(seed.field, seed.value)
+	}
+	s := loadSchemas(f)
+	decoders := []*Decoder{NewDecoder(DecoderConfig{}), permissiveDecoder()}
+	bases := map[Kind]obj{KindViewer: objViewer, KindOrder: objOrder, KindRefund: objRefund}
+	fields := []string{"event_id", "ts", "stream_id", "kol_id", "brand_id", "platform", "action", "viewer_id",
+		"reported_viewers", "kind", "amount", "currency", "quantity", "reason", "buyer_id", "x_unknown"}
+	f.Fuzz(func(t *testing.T, field uint8, value string) {
+		name := fields[int(field)%len(fields)]
+		for _, k := range Kinds {
+			base := bases[k]
+			if name == "reported_viewers" {
+				base = objCount
 			}
+			checkDecode(t, s, decoders, []byte(base.with(name, value).String()))
 		}
 	})
+}
+
+// checkDecode decodes raw as each kind with each decoder and checks whatever is accepted.
+func checkDecode(t *testing.T, s *contractSchemas, decoders []*Decoder, raw []byte) {
+	t.Helper()
+	for _, kind := range Kinds {
+		for _, d := range decoders {
+			var ev Event
+			err := d.Decode(kind, raw, testNow, &ev)
+			if err != nil {
+				var ie *InvalidError
+				if !errors.As(err, &ie) || ie.Kind != kind || !slices.Contains(Reasons, ie.Reason) {
+					t.Fatalf("Decode(%s) returned %#v, want an *InvalidError with a known Reason", kind, err)
+				}
+				continue
+			}
+			checkInvariants(t, d.Config(), kind, &ev)
+			checkStdlibReadsTheSame(t, kind, raw, &ev)
+			if countKeys(raw) == len(topLevel(raw)) { // duplicate keys: see README
+				if err := s.validate(kind, raw); err != nil {
+					t.Fatalf("the decoder accepts what the %s JSON Schema rejects: %v\n%q", kind, err, raw)
+				}
+			}
+			out := ev.AppendJSON(nil)
+			if !json.Valid(out) {
+				t.Fatalf("AppendJSON wrote invalid JSON: %q", out)
+			}
+			var again Event
+			if err := d.Decode(kind, out, testNow, &again); err != nil {
+				t.Fatalf("re-decoding %q: %v", out, err)
+			}
+			if again != ev {
+				t.Fatalf("round trip changed the event:\n  %+v\n  %+v\n  via %q", ev, again, out)
+			}
+		}
+	}
 }
 
 func checkInvariants(t *testing.T, cfg DecoderConfig, kind Kind, ev *Event) {
