@@ -4,8 +4,8 @@ GO ?= go
 .PHONY: demo test setup setup-test build vet bench fuzz
 
 ## demo: the embedded stack in one process — broker, simulator, pipeline, ClickHouse, HTTP.
-demo: setup
-	$(GO) run ./cmd/livepulse demo
+demo: setup build
+	./bin/livepulse demo
 
 ## test: everything CI runs (installs kcat, docker-compose and libchdb.so first when missing).
 test: setup-test

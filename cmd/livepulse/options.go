@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/livepulse/livepulse/pipeline/ingest"
+	"github.com/livepulse/livepulse/pipeline/metrics"
+	"github.com/livepulse/livepulse/pipeline/rollup"
 	"github.com/livepulse/livepulse/pipeline/store"
 	"github.com/livepulse/livepulse/pipeline/store/chdb"
+	"github.com/livepulse/livepulse/pipeline/window"
 	"github.com/livepulse/livepulse/schemas"
 )
 
@@ -65,6 +68,10 @@ type pipelineOptions struct {
 	pastHorizon   time.Duration
 	maxBytes      int
 	topicPrefix   string
+	lateness      time.Duration
+	outOfOrder    time.Duration
+	idleTimeout   time.Duration
+	sessionTTL    time.Duration
 }
 
 func (o *pipelineOptions) register(fs *flag.FlagSet) {
@@ -78,6 +85,18 @@ func (o *pipelineOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.pastHorizon, "max-event-age", 7*24*time.Hour, "reject event times older than this (negative: accept any age)")
 	fs.IntVar(&o.maxBytes, "max-message-bytes", 64<<10, "reject larger messages")
 	fs.StringVar(&o.topicPrefix, "topic-prefix", "livepulse.", "topics are PREFIX{viewer,order,refund,dlq}")
+	fs.DurationVar(&o.lateness, "allowed-lateness", time.Minute, "events this late after their minute closed still correct it; later ones are stored flagged late")
+	fs.DurationVar(&o.outOfOrder, "max-out-of-order", 5*time.Second, "bounded out-of-orderness of event time within a partition (the watermark lags by this)")
+	fs.DurationVar(&o.idleTimeout, "idle-partition-timeout", 10*time.Second, "a partition without events this long stops holding the watermark back")
+	fs.DurationVar(&o.sessionTTL, "session-timeout", time.Minute, "a viewer session without a heartbeat this long has left")
+}
+
+func (o *pipelineOptions) rollupConfig(log *slog.Logger) rollup.Config {
+	return rollup.Config{
+		Window:  window.Config{MaxOutOfOrder: o.outOfOrder, IdleTimeout: o.idleTimeout},
+		Metrics: metrics.Config{AllowedLateness: o.lateness, SessionTimeout: o.sessionTTL},
+		Logger:  log,
+	}
 }
 
 func (o *pipelineOptions) config(log *slog.Logger, m *ingest.Metrics) ingest.Config {

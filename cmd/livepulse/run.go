@@ -17,6 +17,7 @@ import (
 
 	"github.com/livepulse/livepulse/dashboards/api"
 	"github.com/livepulse/livepulse/pipeline/ingest"
+	"github.com/livepulse/livepulse/pipeline/rollup"
 	"github.com/livepulse/livepulse/pipeline/store"
 )
 
@@ -49,6 +50,7 @@ type pipeline struct {
 	httpAddr string
 	addrFile string
 	consumer *ingest.Consumer
+	rollup   *rollup.Processor
 	runErr   chan error
 	cancel   context.CancelFunc
 }
@@ -71,7 +73,10 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
-	consumer, err := ingest.New(po.config(log, metrics), st)
+	p.rollup = rollup.New(po.rollupConfig(log), st)
+	cfg := po.config(log, metrics)
+	cfg.Processor = p.rollup
+	consumer, err := ingest.New(cfg, st)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -105,6 +110,7 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.cancel = cancel
 	go func() { p.runErr <- consumer.Run(runCtx) }()
+	go p.rollup.Run(runCtx)
 	return p, nil
 }
 
@@ -121,6 +127,10 @@ func (p *pipeline) stop() error {
 		<-p.runErr
 	}
 	p.cancel()
+	// Write the minutes the last events closed; open ones are rebuilt by the next owner.
+	emitCtx, emitDone := context.WithTimeout(context.Background(), 30*time.Second)
+	err = errors.Join(err, p.rollup.Emit(emitCtx))
+	emitDone()
 	if p.addrFile != "" {
 		os.Remove(p.addrFile)
 	}

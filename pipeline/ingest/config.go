@@ -4,6 +4,7 @@
 package ingest
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -47,8 +48,9 @@ type Config struct {
 
 	// Decoder holds the contract's limits (size, timestamp skew and horizon, currency).
 	Decoder schemas.DecoderConfig
-	// Observer, if set, sees every valid event in partition order (live metrics, detectors).
-	Observer Observer
+	// Processor, if set, is the stateful stage after decoding: event-time windows, metrics,
+	// detectors. It sees each valid event once, in partition order.
+	Processor Processor
 	// Dialer connects to Kafka (TLS, SASL). Default kafka-go's default dialer.
 	Dialer *kafka.Dialer
 	// Metrics receives counters; nil means a private, unexported set.
@@ -110,8 +112,19 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Observer sees decoded events. It is called from partition goroutines, concurrently across
-// partitions; after a restart it may see events again that it saw before the crash.
-type Observer interface {
-	Observe(src store.Source, ev *schemas.Event)
+// Processor is the stateful stage after decoding. Its methods are called from partition
+// goroutines, concurrently across partitions.
+type Processor interface {
+	// Open is called when a partition is assigned, before any event of it; it may rebuild
+	// state from the store (and block meanwhile).
+	Open(ctx context.Context, topic string, partition int32) error
+	// Observe sees the event time of every message with a valid event, including those
+	// re-read after a restart that the store already holds (they still advance event time);
+	// backlog says more messages are waiting in the partition.
+	Observe(topic string, partition int32, ts int64, backlog bool)
+	// Process sees each valid event not yet stored, in partition order, and says whether it is
+	// late (beyond the allowed lateness: stored with late=1, not counted).
+	Process(src store.Source, ev *schemas.Event) (late bool)
+	// Close is called when the partition is revoked or the consumer stops.
+	Close(topic string, partition int32)
 }

@@ -76,6 +76,12 @@ func (c *Consumer) consumePartition(genCtx context.Context, gen *kafka.Generatio
 	if err := p.loadStored(genCtx); err != nil {
 		return err
 	}
+	if proc := c.cfg.Processor; proc != nil {
+		if err := proc.Open(genCtx, p.topic, p.part); err != nil {
+			return fmt.Errorf("cannot open %s/%d for processing: %w", p.topic, p.part, err)
+		}
+		defer proc.Close(p.topic, p.part)
+	}
 	return p.run(genCtx, a.Offset)
 }
 
@@ -229,20 +235,29 @@ func (p *partitionConsumer) add(m kafka.Message) {
 		p.dlq = append(p.dlq, dlqMessage(m, invalid))
 		return
 	}
-	if cfg.Observer != nil {
-		cfg.Observer.Observe(src, &p.ev)
+	proc := cfg.Processor
+	if proc != nil {
+		proc.Observe(p.topic, p.part, p.ev.Header().TS, m.Offset+1 < m.HighWaterMark)
 	}
 	if m.Offset <= p.storedData {
+		// Stored before a restart; the processor rebuilt its state from the store.
 		cfg.Metrics.AlreadyStored.WithLabelValues(p.table.Name).Inc()
 		return
 	}
+	late := false
+	if proc != nil {
+		late = proc.Process(src, &p.ev)
+	}
+	if late {
+		cfg.Metrics.Late.WithLabelValues(p.topic).Inc()
+	}
 	switch p.kind {
 	case schemas.KindViewer:
-		p.viewers = append(p.viewers, store.ViewerRow{Src: src, Ev: p.ev.Viewer})
+		p.viewers = append(p.viewers, store.ViewerRow{Src: src, Ev: p.ev.Viewer, Late: late})
 	case schemas.KindOrder:
-		p.orders = append(p.orders, store.OrderRow{Src: src, Ev: p.ev.Order})
+		p.orders = append(p.orders, store.OrderRow{Src: src, Ev: p.ev.Order, Late: late})
 	case schemas.KindRefund:
-		p.refunds = append(p.refunds, store.RefundRow{Src: src, Ev: p.ev.Refund})
+		p.refunds = append(p.refunds, store.RefundRow{Src: src, Ev: p.ev.Refund, Late: late})
 	}
 }
 

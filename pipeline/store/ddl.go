@@ -73,7 +73,7 @@ func migrations() []migration {
 	for _, t := range []*schemas.Table{schemas.Orders, schemas.Refunds} {
 		v2.statements = append(v2.statements, "ALTER TABLE "+t.Name+" ADD INDEX IF NOT EXISTS order_bf order_id TYPE bloom_filter GRANULARITY 4")
 	}
-	v2.statements = append(v2.statements, createTableSQL(schemas.StreamMetrics1m))
+	v2.statements = append(v2.statements, createTableSQL(schemas.StreamMetrics1m), createRollupProgress)
 	return []migration{v1, v2}
 }
 
@@ -100,3 +100,14 @@ func columnDoc(t *schemas.Table, name string) string {
 	}
 	return ""
 }
+
+// rollup_progress records, per partition, the watermark up to which stream_metrics_1m rows are
+// final and written, so a new owner of the partition knows where to resume emitting.
+const createRollupProgress = `CREATE TABLE IF NOT EXISTS rollup_progress
+(
+    kafka_partition UInt32,
+    watermark DateTime64(3, 'UTC') COMMENT 'rows of minutes ending AllowedLateness before it are final',
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY kafka_partition`
