@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // time zones (--timezone) on machines without a zoneinfo database
 )
 
 var commands = []struct {

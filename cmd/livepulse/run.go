@@ -48,6 +48,7 @@ type pipeline struct {
 	store    *store.Store
 	httpSrv  *http.Server
 	httpAddr string
+	httpDone chan struct{} // closed at stop: ends the open SSE streams
 	addrFile string
 	consumer *ingest.Consumer
 	rollup   *rollup.Processor
@@ -56,7 +57,7 @@ type pipeline struct {
 }
 
 func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pipelineOptions, httpAddr string) (*pipeline, error) {
-	p := &pipeline{log: log, runErr: make(chan error, 1)}
+	p := &pipeline{log: log, runErr: make(chan error, 1), httpDone: make(chan struct{})}
 	st, err := so.open(ctx, log)
 	if err != nil {
 		return nil, err
@@ -90,7 +91,7 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 	}
 	p.httpAddr = ln.Addr().String()
 	p.httpSrv = &http.Server{
-		Handler:           api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log}),
+		Handler:           api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Done: p.httpDone}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {
@@ -134,6 +135,7 @@ func (p *pipeline) stop() error {
 	if p.addrFile != "" {
 		os.Remove(p.addrFile)
 	}
+	close(p.httpDone)
 	shutCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()
 	p.httpSrv.Shutdown(shutCtx)

@@ -31,6 +31,18 @@ type Config struct {
 	QueryTimeout time.Duration
 	// Logger; nil means silent.
 	Logger *slog.Logger
+	// Location is the time zone of "today", the default range of the live figures. Default
+	// Asia/Shanghai.
+	Location *time.Location
+	// TopN bounds top_streams, top_kols and brands in /api/live. Default 10.
+	TopN int
+	// LiveInterval is how often /api/live/stream recomputes and pushes the figures. Default 1 s.
+	LiveInterval time.Duration
+	// Now is the clock "today" is read from; nil means time.Now.
+	Now func() time.Time
+	// Done, once closed, ends the open /api/live/stream responses. http.Server.Shutdown does not
+	// cancel running handlers and would wait for those streams until its context expires.
+	Done <-chan struct{}
 }
 
 // Handler returns the HTTP handler.
@@ -53,6 +65,11 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /api/query", s.query)
+	live := newLiveAPI(cfg) // one per handler: it holds the /api/live/stream poller
+	mux.HandleFunc("GET /api/live", live.serveLive)
+	mux.HandleFunc("GET /api/live/stream", live.serveStream)
+	mux.HandleFunc("GET /api/streams/{id}", live.serveStreamDetail)
+	mux.HandleFunc("GET /api/kols/{id}", live.serveKOLDetail)
 	return mux
 }
 

@@ -118,6 +118,10 @@ type Processor interface {
 	// Open is called when a partition is assigned, before any event of it; it may rebuild
 	// state from the store (and block meanwhile).
 	Open(ctx context.Context, topic string, partition int32) error
+	// Reading says whether messages are waiting in the partition: a partition that is behind
+	// must hold event time back even before its first message arrives. It is called for every
+	// assigned partition (backlog true) before any starts, then by each when it knows.
+	Reading(topic string, partition int32, backlog bool)
 	// Observe sees the event time of every message with a valid event, including those
 	// re-read after a restart that the store already holds (they still advance event time);
 	// backlog says more messages are waiting in the partition.

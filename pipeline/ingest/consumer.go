@@ -140,6 +140,15 @@ func (c *Consumer) runGeneration(gen *kafka.Generation, kindOf map[string]schema
 	var mu sync.Mutex
 	var fatal error
 	n := 0
+	if proc := c.cfg.Processor; proc != nil {
+		// Announce every assigned partition before any starts reading: one that starts late
+		// must not find event time already past its backlog.
+		for topic, assigned := range gen.Assignments {
+			for _, a := range assigned {
+				proc.Reading(topic, int32(a.ID), true)
+			}
+		}
+	}
 	for topic, assigned := range gen.Assignments {
 		for _, a := range assigned {
 			n++

@@ -133,6 +133,14 @@ func (p *partitionConsumer) run(genCtx context.Context, offset int64) error {
 	if err := reader.SetOffset(offset); err != nil {
 		return fmt.Errorf("cannot seek %s/%d to %d: %w", p.topic, p.part, offset, err)
 	}
+	if proc := cfg.Processor; proc != nil {
+		backlog, err := p.hasBacklog(genCtx, offset)
+		if err != nil {
+			p.log.Warn("cannot tell whether the partition has a backlog; assuming it has", "err", err)
+			backlog = true
+		}
+		proc.Reading(p.topic, p.part, backlog)
+	}
 
 	// Fetch ahead into a bounded channel: when processing stalls (store slow, batches in
 	// flight at their bound), fetching stops too.
@@ -338,4 +346,25 @@ func (p *partitionConsumer) commit(next int64) {
 		return
 	}
 	m.Commits.Inc()
+}
+
+// hasBacklog reports whether messages are waiting at or after offset (kafka.FirstOffset: the
+// start of the log).
+func (p *partitionConsumer) hasBacklog(ctx context.Context, offset int64) (bool, error) {
+	client := &kafka.Client{Addr: kafka.TCP(p.c.cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport(p.c.cfg.Dialer)}
+	res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+		p.topic: {kafka.FirstOffsetOf(int(p.part)), kafka.LastOffsetOf(int(p.part))},
+	}})
+	if err != nil {
+		return false, err
+	}
+	for _, po := range res.Topics[p.topic] {
+		if po.Error != nil {
+			return false, po.Error
+		}
+		if po.Partition == int(p.part) {
+			return po.LastOffset > max(offset, po.FirstOffset), nil
+		}
+	}
+	return false, fmt.Errorf("no offsets for %s/%d", p.topic, p.part)
 }

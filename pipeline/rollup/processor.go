@@ -81,7 +81,6 @@ func (p *Processor) Open(ctx context.Context, topic string, partition int32) err
 	}
 	s.open[topic] = true
 	p.mu.Unlock()
-	p.wm.Register(window.SourceKey{Topic: topic, Partition: partition}, p.cfg.Now())
 	if !ok {
 		s.shard, s.emitFrom, s.err = p.rebuild(ctx, partition)
 		close(s.ready)
@@ -105,6 +104,10 @@ func (p *Processor) Close(topic string, partition int32) {
 			delete(p.shards, partition)
 		}
 	}
+}
+
+func (p *Processor) Reading(topic string, partition int32, backlog bool) {
+	p.wm.Register(window.SourceKey{Topic: topic, Partition: partition}, p.cfg.Now(), backlog)
 }
 
 func (p *Processor) Observe(topic string, partition int32, ts int64, backlog bool) {

@@ -75,14 +75,19 @@ func New(cfg Config) *Watermarks {
 	}
 }
 
-// Register announces src (its partition was just assigned) before it reads anything: until it
-// reads or goes idle it holds the watermark back, so a partition that starts later than the
-// others cannot find its whole backlog late.
-func (w *Watermarks) Register(src SourceKey, wallNow time.Time) {
+// Register announces src (its partition was just assigned) before it reads anything. With a
+// backlog it holds the watermark back until it reads, however long that takes, so a partition
+// that starts later than the others cannot find its whole backlog late; without one it is idle
+// after IdleTimeout like any quiet source.
+func (w *Watermarks) Register(src SourceKey, wallNow time.Time, backlog bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.sources[src] == nil {
-		w.sources[src] = &source{maxTS: math.MinInt64, lastSeen: wallNow}
+	s := w.sources[src]
+	switch {
+	case s == nil:
+		w.sources[src] = &source{maxTS: math.MinInt64, lastSeen: wallNow, behind: backlog}
+	case s.maxTS == math.MinInt64: // announced, not read yet: the better-informed call wins
+		s.behind, s.lastSeen = backlog, wallNow
 	}
 }
 
