@@ -47,11 +47,11 @@ type Processor struct {
 type shardState struct {
 	mu       sync.Mutex
 	shard    *metrics.Shard
-	open     map[string]bool // topics currently assigned
-	emitFrom int64           // minutes before this are final already: rebuilt for context, not written again
+	open     map[string]bool              // topics currently assigned
+	emitFrom int64                        // minutes before this are final already: rebuilt for context, not written again
 	pending  map[rowKey]metrics.MinuteRow // rows whose write failed, retried with the next emission
-	progress int64           // first non-final minute last recorded in rollup_progress
-	ready    chan struct{}   // closed once rebuilt
+	progress int64                        // first non-final minute last recorded in rollup_progress
+	ready    chan struct{}                // closed once rebuilt
 	err      error
 }
 

@@ -119,4 +119,3 @@ SETTINGS output_format_json_quote_64bit_integers = 0`
 func quote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
-
