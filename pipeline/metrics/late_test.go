@@ -148,3 +148,43 @@ func TestSessionEndConfirmation(t *testing.T) {
 		t.Fatalf("after v2's timeout %+v", rows)
 	}
 }
+
+// TestSessionFrozenEnd: a heartbeat that is not late but arrives after its session's last_seen
+// minute became final cannot move that end: the old session closes at the heartbeat (no overlap)
+// and a new one opens there.
+func TestSessionFrozenEnd(t *testing.T) {
+	ctx := t.Context()
+	sh := NewShard(0, Config{}, nil)
+	sh.Add(join("s", "v", "x", at(0, 30)), at(0, 0)) // provisionally times out at 1:30
+	rows := emissions{}
+	rows.add(t, sh.Advance(ctx, at(2, 0))) // minute 0 final
+	if late := sh.Add(beat("s", "v", "x", at(1, 20)), at(2, 0)); late {
+		t.Fatal("late")
+	}
+	if s := sh.streams["s"].sessions[hashString(domainSession, "x")]; s.open != at(1, 20) || s.frozen {
+		t.Fatalf("session %+v, want a new one from 1:20", s)
+	}
+	rows.add(t, sh.Flush(ctx))
+	r0, _ := rows.row("s", 0)
+	r1, _ := rows.row("s", 1)
+	if r0.SessionsEnded != 1 || r0.ConcurrentViewers != 1 {
+		t.Fatalf("minute 0 %+v", r0)
+	}
+	if r1.SessionsEnded != 1 || r1.WatchMSEnded != 0 || r1.ConcurrentViewers != 1 || r1.PeakConcurrent != 1 {
+		t.Fatalf("minute 1 %+v", r1)
+	}
+}
+
+func TestLive(t *testing.T) {
+	sh := NewShard(0, Config{}, nil)
+	if sh.Live("s") != nil {
+		t.Fatal("unknown stream")
+	}
+	sh.Add(join("s", "v1", "", at(0, 10)), at(0, 0))
+	sh.Add(order("s", "o", "b", 99, at(1, 10)), at(0, 0))
+	live := sh.Live("s")
+	if len(live) != 2 || live[0].Joins != 1 || live[0].ConcurrentViewers != 1 || live[0].SessionsEnded != 0 ||
+		live[1].Orders != 1 || live[1].ConcurrentViewers != 0 || live[1].PeakConcurrent != 1 {
+		t.Fatalf("live %+v", live)
+	}
+}

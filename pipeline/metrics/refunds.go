@@ -157,7 +157,7 @@ func (sh *Shard) labelsOf(ref OrderRef) *streamLabels {
 func (sh *Shard) expireOrders(w int64) {
 	q := sh.orderQ
 	i := 0
-	for ; i < len(q) && q[i].ts <= w-sh.p.orderRetention; i++ {
+	for ; i < len(q) && q[i].ts <= subSat(w, sh.p.orderRetention); i++ {
 		if o, ok := sh.orders[q[i].id]; ok && o.ts == q[i].ts {
 			delete(sh.orders, q[i].id)
 		}

@@ -54,7 +54,15 @@ func (sh *Shard) firstOpenMinute(w int64) int64 {
 	if w == math.MinInt64 {
 		return math.MinInt64
 	}
-	return minuteOf(w - sh.p.lateness)
+	return minuteOf(subSat(w, sh.p.lateness))
+}
+
+// subSat returns a-b (b ≥ 0) without wrapping below math.MinInt64.
+func subSat(a, b int64) int64 {
+	if a < math.MinInt64+b {
+		return math.MinInt64
+	}
+	return a - b
 }
 
 // Add counts ev, a valid event, given the current watermark. It returns late = true when ev's
@@ -142,7 +150,7 @@ func (sh *Shard) Advance(ctx context.Context, watermark int64) []MinuteRow {
 	sh.finalBefore = max(sh.finalBefore, finalBefore)
 	sh.expireOrders(w)
 	for id, st := range sh.streams {
-		if len(st.minutes) == 0 && len(st.finals) == 0 && len(st.sessions) == 0 && st.lastTS <= w-sh.p.streamIdle {
+		if len(st.minutes) == 0 && len(st.finals) == 0 && len(st.sessions) == 0 && st.lastTS <= subSat(w, sh.p.streamIdle) {
 			delete(sh.streams, id)
 		}
 	}

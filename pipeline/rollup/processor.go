@@ -26,6 +26,9 @@ type Config struct {
 	Metrics metrics.Config
 	// EmitInterval is how often closed minutes are written. Default 500 ms.
 	EmitInterval time.Duration
+	// LiveEvery is how often provisional rows of minutes still in progress are written, so
+	// readers of stream_metrics_1m see the current minute. Default 1 s.
+	LiveEvery time.Duration
 	// Logger; nil means silent.
 	Logger *slog.Logger
 	// Now is the wall clock (idle partitions, emission times). Default time.Now.
@@ -38,27 +41,32 @@ type Processor struct {
 	st       *store.Store
 	wm       *window.Watermarks
 	mu       sync.Mutex
+	emitMu   sync.Mutex // one Emit at a time: the ticker's and the final one at shutdown
 	shards   map[int32]*shardState
 	version  uint64 // last emission version; increases across restarts because it starts from the clock
-	lastEmit time.Time
+	lastLive time.Time
 }
 
 // shardState is the metrics of one partition number: p of every event topic.
 type shardState struct {
-	mu       sync.Mutex
-	shard    *metrics.Shard
-	open     map[string]bool              // topics currently assigned
-	emitFrom int64                        // minutes before this are final already: rebuilt for context, not written again
-	pending  map[rowKey]metrics.MinuteRow // rows whose write failed, retried with the next emission
-	progress int64                        // first non-final minute last recorded in rollup_progress
-	ready    chan struct{}                // closed once rebuilt
-	err      error
+	mu          sync.Mutex
+	shard       *metrics.Shard
+	open        map[string]bool              // topics currently assigned
+	emitFrom    int64                        // minutes before this are final already: rebuilt for context, not written again
+	pending     map[rowKey]metrics.MinuteRow // rows to write (kept when a write fails, retried next time)
+	provisional map[rowKey]metrics.MinuteRow // last provisional row written per open minute
+	progress    int64                        // first non-final minute last recorded in rollup_progress
+	ready       chan struct{}                // closed once rebuilt
+	err         error
 }
 
 // New returns a processor writing to st.
 func New(cfg Config, st *store.Store) *Processor {
 	if cfg.EmitInterval <= 0 {
 		cfg.EmitInterval = 500 * time.Millisecond
+	}
+	if cfg.LiveEvery <= 0 {
+		cfg.LiveEvery = time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -76,7 +84,7 @@ func (p *Processor) Open(ctx context.Context, topic string, partition int32) err
 	p.mu.Lock()
 	s, ok := p.shards[partition]
 	if !ok {
-		s = &shardState{open: make(map[string]bool), ready: make(chan struct{}), pending: make(map[rowKey]metrics.MinuteRow)}
+		s = &shardState{open: make(map[string]bool), ready: make(chan struct{}), pending: make(map[rowKey]metrics.MinuteRow), provisional: make(map[rowKey]metrics.MinuteRow)}
 		p.shards[partition] = s
 	}
 	s.open[topic] = true
@@ -147,19 +155,25 @@ func (p *Processor) Run(ctx context.Context) {
 	}
 }
 
-// Emit advances every shard to the current watermark and writes the rows that closed or changed,
-// then records the watermark as each partition's progress.
+// Emit advances every shard to the current watermark and writes, in one INSERT, the rows that
+// closed or changed plus (every LiveEvery) provisional rows of the minutes still in progress; then
+// it records each partition's progress.
 func (p *Processor) Emit(ctx context.Context) error {
+	p.emitMu.Lock()
+	defer p.emitMu.Unlock()
 	w := p.wm.Watermark(p.cfg.Now())
 	if w == math.MinInt64 {
 		return nil
 	}
+	now := p.cfg.Now()
+	live := now.Sub(p.lastLive) >= p.cfg.LiveEvery
 	p.mu.Lock()
 	parts := make(map[int32]*shardState, len(p.shards))
 	for k, s := range p.shards {
 		parts[k] = s
 	}
 	p.mu.Unlock()
+	var ready []int32
 	for part, s := range parts {
 		select {
 		case <-s.ready:
@@ -169,9 +183,85 @@ func (p *Processor) Emit(ctx context.Context) error {
 		if s.err != nil {
 			continue
 		}
-		if err := p.emitShard(ctx, part, s, w); err != nil {
-			return err
+		s.mu.Lock()
+		// A row emitted again supersedes its pending copy: one row per key and write, so the
+		// version alone decides which copy ReplacingMergeTree keeps.
+		for _, r := range s.shard.Advance(ctx, w) {
+			if r.Minute >= s.emitFrom {
+				r.Partition = part
+				s.pending[rowKey{r.StreamID, r.Minute}] = r
+			}
 		}
+		if live {
+			for _, r := range s.shard.LiveRows() {
+				k := rowKey{r.StreamID, r.Minute}
+				r.Partition = part
+				if _, ok := s.pending[k]; ok || r.Minute+60_000 <= w || s.provisional[k] == r {
+					continue // closed minutes come from Advance; unchanged ones need no write
+				}
+				s.pending[k] = r
+				s.provisional[k] = r
+			}
+		}
+		s.mu.Unlock()
+		ready = append(ready, part)
+	}
+	if live {
+		p.lastLive = now
+	}
+	var out metrics.MinuteRows
+	for _, part := range ready {
+		s := parts[part]
+		s.mu.Lock()
+		for _, r := range s.pending {
+			out = append(out, r)
+		}
+		s.mu.Unlock()
+	}
+	if len(out) > 0 {
+		v := p.nextVersion(now)
+		for i := range out {
+			out[i].Version, out[i].EmittedAt = v, now.UnixMilli()
+		}
+		slices.SortFunc(out, func(a, b metrics.MinuteRow) int {
+			return cmp.Or(cmp.Compare(a.StreamID, b.StreamID), cmp.Compare(a.Minute, b.Minute), cmp.Compare(a.Partition, b.Partition))
+		})
+		if err := p.st.Insert(ctx, now, out); err != nil {
+			return fmt.Errorf("cannot write %d minute rows: %w", len(out), err)
+		}
+		for _, part := range ready {
+			s := parts[part]
+			s.mu.Lock()
+			// Only what was written: rows added meanwhile stay pending.
+			for _, r := range out {
+				if r.Partition == part {
+					if cur, ok := s.pending[rowKey{r.StreamID, r.Minute}]; ok && sameFigures(cur, r) {
+						delete(s.pending, rowKey{r.StreamID, r.Minute})
+					}
+				}
+			}
+			for k := range s.provisional {
+				if k.minute+60_000 <= w {
+					delete(s.provisional, k) // its minute ended: Advance owns it now
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+	// Record progress when another minute became final (not on every tick: each record is a part).
+	final := firstOpenMinute(w, p.cfg.Metrics.AllowedLateness)
+	for _, part := range ready {
+		s := parts[part]
+		if final <= s.progress {
+			continue
+		}
+		err := p.st.Backend().Exec(ctx, fmt.Sprintf(
+			"INSERT INTO rollup_progress (kafka_partition, watermark, version) VALUES (%d, fromUnixTimestamp64Milli(%d, 'UTC'), %d)",
+			part, w, p.nextVersion(p.cfg.Now())))
+		if err != nil {
+			return fmt.Errorf("cannot record rollup progress of partition %d: %w", part, err)
+		}
+		s.progress = final
 	}
 	return nil
 }
@@ -181,48 +271,10 @@ type rowKey struct {
 	minute int64
 }
 
-func (p *Processor) emitShard(ctx context.Context, part int32, s *shardState, w int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// A row emitted again supersedes its pending copy: one row per key and write, so the
-	// version alone decides which copy ReplacingMergeTree keeps.
-	for _, r := range s.shard.Advance(ctx, w) {
-		if r.Minute >= s.emitFrom {
-			s.pending[rowKey{r.StreamID, r.Minute}] = r
-		}
-	}
-	if len(s.pending) > 0 {
-		now := p.cfg.Now()
-		v := p.nextVersion(now)
-		out := make(metrics.MinuteRows, 0, len(s.pending))
-		for _, r := range s.pending {
-			r.Partition, r.Version, r.EmittedAt = part, v, now.UnixMilli()
-			out = append(out, r)
-		}
-		slices.SortFunc(out, func(a, b metrics.MinuteRow) int {
-			if c := cmp.Compare(a.StreamID, b.StreamID); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.Minute, b.Minute)
-		})
-		if err := p.st.Insert(ctx, now, out); err != nil {
-			return fmt.Errorf("cannot write %d minute rows of partition %d: %w", len(out), part, err)
-		}
-		clear(s.pending)
-	}
-	// Record progress when another minute became final (not on every tick: each record is a part).
-	final := firstOpenMinute(w, p.cfg.Metrics.AllowedLateness)
-	if final <= s.progress {
-		return nil
-	}
-	err := p.st.Backend().Exec(ctx, fmt.Sprintf(
-		"INSERT INTO rollup_progress (kafka_partition, watermark, version) VALUES (%d, fromUnixTimestamp64Milli(%d, 'UTC'), %d)",
-		part, w, p.nextVersion(p.cfg.Now())))
-	if err != nil {
-		return fmt.Errorf("cannot record rollup progress of partition %d: %w", part, err)
-	}
-	s.progress = final
-	return nil
+// sameFigures compares rows apart from their emission stamp.
+func sameFigures(a, b metrics.MinuteRow) bool {
+	a.Version, a.EmittedAt, b.Version, b.EmittedAt = 0, 0, 0, 0
+	return a == b
 }
 
 // firstOpenMinute returns the start of the earliest minute that watermark w does not make final.
