@@ -2,12 +2,10 @@ package api
 
 import (
 	"context"
-	"encoding/binary"
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
+	"github.com/livepulse/livepulse/pipeline/metrics"
 	"github.com/livepulse/livepulse/pipeline/store"
 	"github.com/livepulse/livepulse/schemas"
 )
@@ -43,7 +41,7 @@ func (s streamInfo) header(id string, ts time.Time) schemas.Header {
 	return schemas.Header{EventID: id, TS: ts.UnixMilli(), StreamID: s.id, KOLID: s.kol, BrandID: s.brand, Platform: s.platform}
 }
 
-func (s streamInfo) minute(t time.Time, partition int32, version uint64, m rollupRow) rollupRow {
+func (s streamInfo) minute(t time.Time, partition int32, version uint64, m metrics.MinuteRow) metrics.MinuteRow {
 	m.Minute, m.StreamID, m.Partition, m.KOLID, m.BrandID, m.Platform = t.UnixMilli(), s.id, partition, s.kol, s.brand, s.platform
 	m.Version, m.EmittedAt = version, t.Add(time.Minute).UnixMilli()
 	return m
@@ -62,31 +60,31 @@ func seed(t *testing.T, st *store.Store) {
 	// Rollup rows, one INSERT each so that each is its own part and only FINAL deduplicates them.
 	// s1 at M0 is emitted twice, the higher version (150.50) stored BEFORE the lower (100.00);
 	// s1 at M1 twice the other way round (50.00, then 99.99). The higher version must win.
-	for _, m := range []rollupRow{
-		s1.minute(m0, 0, 2, rollupRow{GMV: 150_50, Orders: 3, Buyers: 2, Joins: 4, Engagements: 2, UniqueViewers: 3,
+	for _, m := range []metrics.MinuteRow{
+		s1.minute(m0, 0, 2, metrics.MinuteRow{GMV: 150_50, Orders: 3, Buyers: 2, Joins: 4, Engagements: 2, UniqueViewers: 3,
 			ConcurrentViewers: 11, PeakConcurrent: 13, SessionsEnded: 1, WatchMSEnded: 30_000}),
-		s1.minute(m0, 0, 1, rollupRow{GMV: 100_00, Orders: 2, Buyers: 2, Joins: 3, Engagements: 1, UniqueViewers: 3,
+		s1.minute(m0, 0, 1, metrics.MinuteRow{GMV: 100_00, Orders: 2, Buyers: 2, Joins: 3, Engagements: 1, UniqueViewers: 3,
 			ConcurrentViewers: 10, PeakConcurrent: 12}),
 		// The same stream and minute from partition 1 (a refund read there): added, not replaced.
-		s1.minute(m0, 1, 1, rollupRow{Refunds: 1, RefundAmount: 20_25, RefundedOrders: 1}),
-		s1.minute(m1, 0, 1, rollupRow{GMV: 50_00, Orders: 1, Buyers: 1, Joins: 1, ConcurrentViewers: 1, PeakConcurrent: 1}),
-		s1.minute(m1, 0, 2, rollupRow{GMV: 99_99, Orders: 1, Buyers: 1, Joins: 2, Engagements: 5, UniqueViewers: 4,
+		s1.minute(m0, 1, 1, metrics.MinuteRow{Refunds: 1, RefundAmount: 20_25, RefundedOrders: 1}),
+		s1.minute(m1, 0, 1, metrics.MinuteRow{GMV: 50_00, Orders: 1, Buyers: 1, Joins: 1, ConcurrentViewers: 1, PeakConcurrent: 1}),
+		s1.minute(m1, 0, 2, metrics.MinuteRow{GMV: 99_99, Orders: 1, Buyers: 1, Joins: 2, Engagements: 5, UniqueViewers: 4,
 			ConcurrentViewers: 40, PeakConcurrent: 50, ReportedViewers: 120, CountEvents: 2, SessionsEnded: 4, WatchMSEnded: 480_000}),
-		s1.minute(m3, 0, 1, rollupRow{Engagements: 1, UniqueViewers: 2, ConcurrentViewers: 30, PeakConcurrent: 35,
+		s1.minute(m3, 0, 1, metrics.MinuteRow{Engagements: 1, UniqueViewers: 2, ConcurrentViewers: 30, PeakConcurrent: 35,
 			SessionsEnded: 1, WatchMSEnded: 60_000}),
 		// s2 ends at M1: not live at M3.
-		s2.minute(m0, 1, 1, rollupRow{GMV: 10_01, Orders: 1, Buyers: 1, Joins: 2, UniqueViewers: 2, ConcurrentViewers: 5, PeakConcurrent: 8}),
-		s2.minute(m1, 1, 1, rollupRow{UniqueViewers: 2, ConcurrentViewers: 7, PeakConcurrent: 9, ReportedViewers: 20, CountEvents: 1}),
+		s2.minute(m0, 1, 1, metrics.MinuteRow{GMV: 10_01, Orders: 1, Buyers: 1, Joins: 2, UniqueViewers: 2, ConcurrentViewers: 5, PeakConcurrent: 8}),
+		s2.minute(m1, 1, 1, metrics.MinuteRow{UniqueViewers: 2, ConcurrentViewers: 7, PeakConcurrent: 9, ReportedViewers: 20, CountEvents: 1}),
 		// s3's last displayed count is at M2, one minute before the freshest data: still counted.
-		s3.minute(m2, 2, 1, rollupRow{GMV: 500_00, Orders: 4, Buyers: 3, Refunds: 2, RefundAmount: 100_00, RefundedOrders: 1,
+		s3.minute(m2, 2, 1, metrics.MinuteRow{GMV: 500_00, Orders: 4, Buyers: 3, Refunds: 2, RefundAmount: 100_00, RefundedOrders: 1,
 			UnmatchedRefunds: 1, UnmatchedRefundAmount: 5_00, Joins: 3, Engagements: 6, UniqueViewers: 3,
 			ConcurrentViewers: 100, PeakConcurrent: 110, ReportedViewers: 300, CountEvents: 1, SessionsEnded: 2, WatchMSEnded: 90_000}),
-		s3.minute(m3, 2, 1, rollupRow{Engagements: 2, UniqueViewers: 3, ConcurrentViewers: 90, PeakConcurrent: 95}),
-		s4.minute(dayBefore, 0, 1, rollupRow{GMV: 1000_00, Orders: 10, Buyers: 1, ConcurrentViewers: 500, PeakConcurrent: 500}),
-		s4.minute(dayAfter, 0, 1, rollupRow{GMV: 2000_00, Orders: 20, Buyers: 1}),
-		s5.minute(quotedDay, 0, 1, rollupRow{GMV: 1_00, Orders: 1, Buyers: 1}),
+		s3.minute(m3, 2, 1, metrics.MinuteRow{Engagements: 2, UniqueViewers: 3, ConcurrentViewers: 90, PeakConcurrent: 95}),
+		s4.minute(dayBefore, 0, 1, metrics.MinuteRow{GMV: 1000_00, Orders: 10, Buyers: 1, ConcurrentViewers: 500, PeakConcurrent: 500}),
+		s4.minute(dayAfter, 0, 1, metrics.MinuteRow{GMV: 2000_00, Orders: 20, Buyers: 1}),
+		s5.minute(quotedDay, 0, 1, metrics.MinuteRow{GMV: 1_00, Orders: 1, Buyers: 1}),
 	} {
-		insert(rollupRows{m})
+		insert(metrics.MinuteRows{m})
 	}
 
 	src := func(topic string, off int) store.Source { return store.Source{Topic: topic, Offset: int64(off)} }
@@ -136,160 +134,4 @@ func seed(t *testing.T, st *store.Store) {
 		{Src: src("livepulse.refund", 1), Ev: schemas.Refund{Header: s1.header("r-1", at(12, 0, 50)), RefundID: "r1", OrderID: "o1", Amount: 20_25}},
 		{Src: src("livepulse.refund", 2), Late: true, Ev: schemas.Refund{Header: s3.header("r-2", at(12, 2, 30)), RefundID: "r2", OrderID: "o7", Amount: 1_00}},
 	})
-}
-
-// rollupRow is a stream_metrics_1m row for the fixture. The tests encode it themselves, column by
-// column from schemas.StreamMetrics1m, rather than through pipeline/metrics: they exercise the
-// readers against the stored table, and a column added later simply reads as zero here.
-type rollupRow struct {
-	Minute                int64 // Unix ms
-	StreamID              string
-	Partition             int32
-	KOLID                 string
-	BrandID               string
-	Platform              string
-	GMV                   schemas.Money
-	Orders                uint64
-	Buyers                uint64
-	Refunds               uint64
-	RefundAmount          schemas.Money
-	RefundedOrders        uint64
-	UnmatchedRefunds      uint64
-	UnmatchedRefundAmount schemas.Money
-	Joins                 uint64
-	Engagements           uint64
-	UniqueViewers         uint64
-	ConcurrentViewers     uint64
-	PeakConcurrent        uint64
-	ReportedViewers       uint64
-	CountEvents           uint64
-	SessionsEnded         uint64
-	WatchMSEnded          uint64
-	Version               uint64
-	EmittedAt             int64 // Unix ms
-}
-
-func (m *rollupRow) column(name string) any {
-	switch name {
-	case "minute":
-		return m.Minute
-	case "stream_id":
-		return m.StreamID
-	case "kafka_partition":
-		return uint64(m.Partition)
-	case "kol_id":
-		return m.KOLID
-	case "brand_id":
-		return m.BrandID
-	case "platform":
-		return m.Platform
-	case "gmv":
-		return m.GMV
-	case "orders":
-		return m.Orders
-	case "buyers":
-		return m.Buyers
-	case "refunds":
-		return m.Refunds
-	case "refund_amount":
-		return m.RefundAmount
-	case "refunded_orders":
-		return m.RefundedOrders
-	case "unmatched_refunds":
-		return m.UnmatchedRefunds
-	case "unmatched_refund_amount":
-		return m.UnmatchedRefundAmount
-	case "joins":
-		return m.Joins
-	case "engagements":
-		return m.Engagements
-	case "unique_viewers":
-		return m.UniqueViewers
-	case "concurrent_viewers":
-		return m.ConcurrentViewers
-	case "peak_concurrent_viewers":
-		return m.PeakConcurrent
-	case "reported_viewers":
-		return m.ReportedViewers
-	case "count_events":
-		return m.CountEvents
-	case "sessions_ended":
-		return m.SessionsEnded
-	case "watch_ms_ended":
-		return m.WatchMSEnded
-	case "version":
-		return m.Version
-	case "emitted_at":
-		return m.EmittedAt
-	}
-	return nil // a column the fixture does not set: zero
-}
-
-// rollupRows implements store.Rows for stream_metrics_1m.
-type rollupRows []rollupRow
-
-func (r rollupRows) Table() *schemas.Table { return schemas.StreamMetrics1m }
-func (r rollupRows) Len() int              { return len(r) }
-func (r rollupRows) Source(i int) store.Source {
-	return store.Source{Partition: r[i].Partition, Offset: -1}
-}
-
-func (r rollupRows) AppendRowBinary(b []byte, _ int64) []byte {
-	le := binary.LittleEndian
-	for i := range r {
-		for _, c := range schemas.StreamMetrics1m.Columns {
-			v := r[i].column(c.Name)
-			switch c.Type {
-			case schemas.TypeString, schemas.TypeLowString:
-				s, _ := v.(string)
-				b = append(binary.AppendUvarint(b, uint64(len(s))), s...)
-			case schemas.TypeTime:
-				ms, _ := v.(int64)
-				b = le.AppendUint64(b, uint64(ms))
-			case schemas.TypeMoney:
-				m, _ := v.(schemas.Money)
-				b = le.AppendUint64(b, uint64(m))
-			case schemas.TypeUInt8:
-				n, _ := v.(uint64)
-				b = append(b, byte(n))
-			case schemas.TypeUInt32:
-				n, _ := v.(uint64)
-				b = le.AppendUint32(b, uint32(n))
-			case schemas.TypeUInt64:
-				n, _ := v.(uint64)
-				b = le.AppendUint64(b, n)
-			default:
-				panic("fixture: column type not handled: " + c.Name)
-			}
-		}
-	}
-	return b
-}
-
-func (r rollupRows) Values(i int, _ time.Time) []any {
-	var vals []any
-	for _, c := range schemas.StreamMetrics1m.Columns {
-		v := r[i].column(c.Name)
-		switch c.Type {
-		case schemas.TypeString, schemas.TypeLowString:
-			s, _ := v.(string)
-			vals = append(vals, s)
-		case schemas.TypeTime:
-			ms, _ := v.(int64)
-			vals = append(vals, time.UnixMilli(ms).UTC())
-		case schemas.TypeMoney:
-			m, _ := v.(schemas.Money)
-			vals = append(vals, decimal.New(int64(m), -schemas.MoneyScale))
-		case schemas.TypeUInt8:
-			n, _ := v.(uint64)
-			vals = append(vals, uint8(n))
-		case schemas.TypeUInt32:
-			n, _ := v.(uint64)
-			vals = append(vals, uint32(n))
-		default:
-			n, _ := v.(uint64)
-			vals = append(vals, n)
-		}
-	}
-	return vals
 }
