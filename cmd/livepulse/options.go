@@ -73,6 +73,7 @@ type pipelineOptions struct {
 	idleTimeout   time.Duration
 	sessionTTL    time.Duration
 	location      *time.Location
+	tokenFile     string
 }
 
 func (o *pipelineOptions) register(fs *flag.FlagSet) {
@@ -90,6 +91,7 @@ func (o *pipelineOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.outOfOrder, "max-out-of-order", 5*time.Second, "bounded out-of-orderness of event time within a partition (the watermark lags by this)")
 	fs.DurationVar(&o.idleTimeout, "idle-partition-timeout", 10*time.Second, "a partition without events this long stops holding the watermark back")
 	fs.DurationVar(&o.sessionTTL, "session-timeout", time.Minute, "a viewer session without a heartbeat this long has left")
+	fs.StringVar(&o.tokenFile, "token-file", "", "file holding the HTTP bearer token, required when --http is not a loopback address (default: env LIVEPULSE_TOKEN)")
 	fs.Func("timezone", "time zone of \"today\" in the live figures (default Asia/Shanghai)", func(name string) error {
 		loc, err := time.LoadLocation(name)
 		o.location = loc

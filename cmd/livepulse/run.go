@@ -90,10 +90,22 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 		return nil, fmt.Errorf("cannot listen on %s: %w", httpAddr, err)
 	}
 	p.httpAddr = ln.Addr().String()
-	p.httpSrv = &http.Server{
-		Handler:           api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Done: p.httpDone}),
-		ReadHeaderTimeout: 10 * time.Second,
+	handler := api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Done: p.httpDone})
+	if !api.IsLoopback(p.httpAddr) {
+		// Beyond loopback, everything but /healthz needs the bearer token.
+		token, err := api.LoadToken(po.tokenFile)
+		if err == nil && token == "" {
+			err = api.ErrTokenRequired
+		}
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return nil, err
+		}
+		handler = api.RequireToken(token, handler)
+		log.Warn("http listens beyond loopback: every endpoint but /healthz requires the bearer token", "addr", p.httpAddr)
 	}
+	p.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := p.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
