@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"slices"
 	"time"
 )
 
@@ -30,6 +31,24 @@ type Config struct {
 	// Disorder is the fraction of viewer heartbeats and engages delivered up to 3 s late (after
 	// events with a later event time), as mobile clients do. Default 0.005; negative means none.
 	Disorder float64
+
+	// Scenarios names the fraud scenarios and legitimate surges to inject into the traffic, or
+	// "all" for every one (see Scenarios and ParseScenarios; NewGenerator panics on an unknown
+	// name). Order and repeats do not matter. Default none: the traffic is then exactly that of
+	// a Config without these fields. Each scenario but surge_midnight takes over a stream of
+	// its own, picked from the Seed, so at least that many Streams run.
+	Scenarios []string
+	// ScenarioOnset is how long after Start the scenarios begin. Default 5 min; negative means
+	// at Start. With surge_midnight, unless a local midnight falls in the first half of the
+	// run, Start is moved back to ScenarioOnset (at most half the Duration) before the last
+	// local midnight at or before it (so, the onset permitting, every scenario begins then).
+	ScenarioOnset time.Duration
+	// ScenarioDuration is how long each scenario lasts. Default per scenario (see Scenarios):
+	// 10 min; 20 min for order_brushing, 15 min for surge_celebrity, 5 min for
+	// surge_flash_sale; surge_midnight lasts the curve's 30 min whatever it is set to. When
+	// onset and duration overrun Duration both are scaled down to end with the run (but no
+	// episode is shorter than a second).
+	ScenarioDuration time.Duration
 }
 
 const (
@@ -38,6 +57,7 @@ const (
 	defaultDuration = 10 * time.Minute
 	defaultDisorder = 0.005
 	defaultCurrency = "CNY"
+	defaultOnset    = 5 * time.Minute
 )
 
 // withDefaults fills in the documented defaults.
@@ -68,6 +88,25 @@ func (c Config) withDefaults() Config {
 		c.Disorder = 0
 	}
 	c.Disorder = min(c.Disorder, 1)
+	switch {
+	case c.ScenarioOnset == 0:
+		c.ScenarioOnset = defaultOnset
+	case c.ScenarioOnset < 0:
+		c.ScenarioOnset = 0
+	}
+	if len(c.Scenarios) > 0 {
+		names, err := ParseScenarios(c.Scenarios...)
+		if err != nil {
+			panic("simulate: " + err.Error())
+		}
+		c.Scenarios = names
+		c.Streams = max(c.Streams, streamsNeeded(names))
+		if slices.Contains(names, ScenarioSurgeMidnight) {
+			c.Start = alignMidnight(c.Start, c.Duration, c.ScenarioOnset, c.Location)
+		}
+	} else {
+		c.Scenarios = nil
+	}
 	return c
 }
 

@@ -25,6 +25,32 @@
 //   - Refunds: 7–15 % of orders by platform, either quick cancellations (minutes) or returns
 //     (hours); full or partial; only those falling within the run are generated.
 //
-// Fraud scenarios (bot viewers, inflated counts, refund spikes, order brushing) are meant to be
-// added as further actors on the same queue; see the actor interface.
+// Scenarios (Config.Scenarios, see Scenarios) inject labelled episodes into this background:
+// frauds a detector should flag and legitimate surges it should not. Each but surge_midnight
+// takes over one stream of its own, drawn from the Seed among the streams live at Start (by
+// popularity, preferring those on air through the episode; one about to end is kept on air),
+// for [onset, end) (Config.ScenarioOnset, Config.ScenarioDuration); Generator.Labels returns the
+// ground truth and WriteLabels writes it as JSON lines.
+//
+//   - viewer_inflation_count: the stream's displayed count is 5–20 times its real audience.
+//   - viewer_inflation_bots: a bot farm of 20–50 devices on 1–3 /24s sends 3–8 times the real
+//     audience (1000 to 20000 accounts) in waves that join within 1–2 minutes and stay a fixed
+//     dwell ±2 s, tiled so the last one leaves by the end; no heartbeats or exactly periodic
+//     ones (20 or 30 s), no engagement, no orders; the displayed count counts them.
+//   - refund_spike: 60–80 % of the orders placed on the stream are refunded in full 0.5–15 min
+//     later (the rest not at all).
+//   - order_brushing: 3–8 accounts on 1–3 devices of one /24 watch the stream and order one item
+//     30–80 times an hour between them, at one price (a quarter a few fen off), and 50–80 % of
+//     those orders are refunded 3 min to 2 h later.
+//   - surge_midnight: the curve's own Singles'-Day surge on every stream (the run is moved to
+//     start just before midnight).
+//   - surge_celebrity: a guest brings twice the stream's audience at once and twice its arrival
+//     rate after, honest viewers who engage and buy as usual and leave when the guest does.
+//   - surge_flash_sale: 30–60 % of the stream's audience (40 to 5000 buyers) come and buy within
+//     seconds of joining, 85 % of all orders in the sale are of the flash item at 40–70 % off,
+//     refunds as usual.
+//
+// Scenario actors draw from a random sequence of their own, so the traffic before the onset is
+// the same as without scenarios (unless a stream had to be kept on air), and a Config without
+// scenarios generates exactly what it did before they existed.
 package simulate

@@ -35,6 +35,7 @@ type messageInfo struct {
 type Generator struct {
 	cfg   Config
 	rng   *rand.Rand
+	srng  *rand.Rand // the scenarios' own sequence, so they leave rng's to the background
 	curve *curve
 	tag   string // the seed in decimal, in event, session, order and refund ids
 
@@ -68,19 +69,28 @@ type Generator struct {
 	maxTS   int64 // latest event time delivered, to spot late deliveries
 	stats   Stats
 	scratch []byte
+
+	episodes []*episode      // the scenarios, in the order of Scenarios
+	extraIDs map[uint64]bool // viewer numbers of scenario accounts, outside the population
 }
 
-// pcgStream fixes PCG's second word so that Seed alone selects the sequence.
-const pcgStream = 0x6c69766570756c73 // "livepuls"
+// pcgStream fixes PCG's second word so that Seed alone selects the sequence; scenarioStream
+// does for the scenarios' sequence.
+const (
+	pcgStream      = 0x6c69766570756c73 // "livepuls"
+	scenarioStream = 0x7363656e6172696f // "scenario"
+)
 
 // NewGenerator returns a generator for cfg with defaults filled in. The streams already live at
 // Start come with the viewers they would have by then; those viewers announce themselves with a
 // join within the first heartbeat interval, so every session the pipeline sees has a join.
+// It panics on an unknown name in cfg.Scenarios (ParseScenarios checks them).
 func NewGenerator(cfg Config) *Generator {
 	cfg = cfg.withDefaults()
 	g := &Generator{
 		cfg:     cfg,
 		rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), pcgStream)),
+		srng:    rand.New(rand.NewPCG(uint64(cfg.Seed), scenarioStream)),
 		curve:   newCurve(cfg.Location),
 		tag:     strconv.FormatInt(cfg.Seed, 10),
 		start:   cfg.Start.UnixMilli(),
@@ -114,6 +124,7 @@ func NewGenerator(cfg Config) *Generator {
 		s.share = s.popularity / g.popularityNorm
 		g.startWarmStream(s)
 	}
+	g.planScenarios(warm)
 	return g
 }
 

@@ -119,7 +119,28 @@ func TestMessagesDecode(t *testing.T) {
 func TestInvariants(t *testing.T) {
 	// Ten minutes either side of midnight: the daily peak, the surge, orders and quick refunds.
 	cfg := Config{Seed: 5, Start: sale.Add(-10 * time.Minute), Duration: 20 * time.Minute, Streams: 40, Rate: 150, BadFraction: 0.001}
-	start, end := cfg.Start.UnixMilli(), cfg.Start.Add(cfg.Duration).UnixMilli()
+	stats, lateEngaged := checkInvariants(t, cfg, nil)
+
+	// Plausibility: who buys, who returns, who stays silent, how many arrive late.
+	joins := stats.Actions[schemas.ActionJoin]
+	checkRange(t, "orders per session", float64(stats.Orders)/float64(joins), 0.015, 0.08)
+	checkRange(t, "refunds per order", float64(stats.Good[schemas.KindRefund])/float64(stats.Orders), 0.005, 0.15)
+	checkRange(t, "leaves per join", float64(stats.Actions[schemas.ActionLeave])/float64(joins), 0.7, 0.99)
+	checkRange(t, "late heartbeats and engages", float64(lateEngaged)/float64(stats.Actions[schemas.ActionHeartbeat]+stats.Actions[schemas.ActionEngage]), 0.002, 0.008)
+	if stats.Streams <= int64(cfg.Streams) {
+		t.Errorf("%d streams in 20 minutes: none replaced", stats.Streams)
+	}
+}
+
+// checkInvariants runs cfg's generator and checks every message (in range, at most 3 s late,
+// unique event ids, sessions that join once before anything else and leave at most once,
+// refunds of earlier orders that match them) and that Stats counts exactly what was decoded.
+// It calls visit, if set, with every message. It returns the Stats and the number of late
+// heartbeats and engages.
+func checkInvariants(t *testing.T, cfg Config, visit func(d *decoded)) (Stats, int64) {
+	t.Helper()
+	eff := cfg.withDefaults() // surge_midnight moves Start
+	start, end := eff.Start.UnixMilli(), eff.Start.Add(eff.Duration).UnixMilli()
 
 	type order struct {
 		stream, kol, brand, platform, buyer string
@@ -141,6 +162,9 @@ func TestInvariants(t *testing.T) {
 		lateEngaged int64
 	)
 	stats := each(t, cfg, func(i int, d *decoded) {
+		if visit != nil {
+			visit(d)
+		}
 		if d.TS < start || d.TS > end {
 			t.Fatalf("message %d at %v, outside the run", i, time.UnixMilli(d.TS))
 		}
@@ -239,16 +263,7 @@ func TestInvariants(t *testing.T) {
 	if got != stats {
 		t.Errorf("stats differ from the decoded messages:\ndecoded %+v\nstats   %+v", got, stats)
 	}
-
-	// Plausibility: who buys, who returns, who stays silent, how many arrive late.
-	joins := stats.Actions[schemas.ActionJoin]
-	checkRange(t, "orders per session", float64(stats.Orders)/float64(joins), 0.015, 0.08)
-	checkRange(t, "refunds per order", float64(stats.Good[schemas.KindRefund])/float64(stats.Orders), 0.005, 0.15)
-	checkRange(t, "leaves per join", float64(stats.Actions[schemas.ActionLeave])/float64(joins), 0.7, 0.99)
-	checkRange(t, "late heartbeats and engages", float64(lateEngaged)/float64(stats.Actions[schemas.ActionHeartbeat]+stats.Actions[schemas.ActionEngage]), 0.002, 0.008)
-	if stats.Streams <= int64(cfg.Streams) {
-		t.Errorf("%d streams in 20 minutes: none replaced", stats.Streams)
-	}
+	return stats, lateEngaged
 }
 
 func checkRange(t *testing.T, what string, v, lo, hi float64) {

@@ -5,8 +5,8 @@ import "container/heap"
 // actor is anything that acts over event time: a live stream (viewer arrivals, its end and its
 // successor), a stream's displayed-count ticker, a viewer session, a pending refund, a late
 // delivery. The Generator keeps one queue of scheduled actor steps and runs them in event-time
-// order. Fraud scenarios (bot viewers, inflated counts, refund spikes, order brushing) are meant
-// to be further actors scheduled into the same queue, reusing the helpers of the honest ones.
+// order. The scenarios add theirs (a bot farm and its scripted sessions, a brushing ring, a
+// celebrity guest, a flash sale; see scenario.go), reusing the helpers of the honest ones.
 type actor interface {
 	// step runs the actor's step due at event time at (Unix ms). It may schedule further steps
 	// with g.schedule. It returns true when it filled g.ev (and g.evStream) with an event to

@@ -86,7 +86,7 @@ type session struct {
 }
 
 // newSession brings a viewer to stream s at joinAt for dwell ms (cut short by the stream's end).
-func (g *Generator) newSession(s *stream, joinAt, dwell int64) {
+func (g *Generator) newSession(s *stream, joinAt, dwell int64) *session {
 	g.sessionSeq++
 	ss := &session{s: s, viewer: g.pickViewer(), seq: g.sessionSeq, nextEng: never, nextOrder: never}
 	b := append(g.scratch[:0], "v-"...)
@@ -117,6 +117,7 @@ func (g *Generator) newSession(s *stream, joinAt, dwell int64) {
 	}
 	ss.due = stepJoin
 	g.schedule(ss, joinAt)
+	return ss
 }
 
 // pickViewer draws a viewer who is not watching anything right now (after a few tries it
@@ -207,39 +208,56 @@ func (g *Generator) deferLate(at int64) bool {
 func (g *Generator) placeOrder(ss *session, at int64) {
 	s := ss.s
 	unit, qty := unitPrice(g.rng, s.plat), quantity(g.rng)
-	b := append(append(g.scratch[:0], "o-"...), g.tag...)
-	g.orderSeq++
+	id := g.nextOrderID()
+	sku := skuID(g.rng, s.brand)
+	if ep := s.ep; ep != nil && ep.flash != nil {
+		sku, unit = g.flashItem(ep.flash, at, sku, unit) // surge_flash_sale
+	}
 	o := schemas.Order{
 		Header:   s.header(at),
-		OrderID:  string(appendPadded(append(b, '-'), g.orderSeq, 1)),
+		OrderID:  id,
 		BuyerID:  ss.viewerID,
-		SKUID:    skuID(g.rng, s.brand),
+		SKUID:    sku,
 		Quantity: qty,
 		Amount:   unit * schemas.Money(qty),
 		Currency: g.cfg.Currency,
 	}
 	g.ev.Kind, g.ev.Order, g.evStream = schemas.KindOrder, o, s
+	g.pendingRefund = g.drawRefund(s, &o, unit, at)
+	if ep := s.ep; ep != nil && ep.refundRate > 0 && ep.active(at) {
+		g.pendingRefund = g.spikeRefund(ep, &o, at) // refund_spike
+	}
+}
+
+// nextOrderID numbers a new order.
+func (g *Generator) nextOrderID() string {
+	b := append(append(g.scratch[:0], "o-"...), g.tag...)
+	g.orderSeq++
+	return string(appendPadded(append(b, '-'), g.orderSeq, 1))
+}
+
+// drawRefund draws whether and when order o, of items at unit each, is refunded.
+func (g *Generator) drawRefund(s *stream, o *schemas.Order, unit schemas.Money, at int64) *refund {
 	if g.rng.Float64() >= s.plat.refundRate {
-		return
+		return nil
 	}
 	r := &refund{s: s, orderID: o.OrderID, buyerID: o.BuyerID, amount: o.Amount}
 	if g.rng.Float64() < quickRefundShare {
 		r.at = at + minRefundMS + int64(quickRefundMeanMS*g.rng.ExpFloat64())
 		r.reason = pick(g.rng, quickRefundReasons)
-		g.pendingRefund = r
-		return
+		return r
 	}
 	r.at = at + clampMS(lognormal(g.rng, laterRefundMedian, laterRefundSigma), minRefundMS, maxRefundMS)
 	r.reason = pick(g.rng, refundReasons)
 	if g.rng.Float64() >= fullRefundShare {
 		r.reason = pick(g.rng, partialReasons)
-		if qty > 1 {
+		if qty := o.Quantity; qty > 1 {
 			r.amount = unit * schemas.Money(1+g.rng.IntN(int(qty)-1)) // some of the items
 		} else {
 			r.amount = min(max(schemas.Money(float64(o.Amount)*(0.1+0.8*g.rng.Float64())), 1), o.Amount)
 		}
 	}
-	g.pendingRefund = r
+	return r
 }
 
 // meanDwellSeconds is the mean of the dwell distribution (a log-normal's mean is median·e^(σ²/2)).

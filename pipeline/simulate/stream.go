@@ -54,6 +54,7 @@ type stream struct {
 
 	concurrent int // sessions joined and not yet gone
 	ticker     countTicker
+	ep         *episode // the scenario played on this stream, if any
 }
 
 // header returns the fields the stream's events share.
@@ -147,7 +148,11 @@ func (t *countTicker) step(g *Generator, at int64) bool {
 	if s.phase != phaseLive || at >= s.end {
 		return false
 	}
-	shown := float64(s.concurrent) * s.factor * (1 + countNoise*g.rng.NormFloat64())
+	factor := s.factor
+	if ep := s.ep; ep != nil && ep.inflation > 0 && ep.active(at) {
+		factor = ep.inflation // viewer_inflation_count
+	}
+	shown := float64(s.concurrent) * factor * (1 + countNoise*g.rng.NormFloat64())
 	g.ev.Kind = schemas.KindViewer
 	g.ev.Viewer = schemas.Viewer{Header: s.header(at), Action: schemas.ActionCount, ReportedViewers: uint64(max(math.Round(shown), 0))}
 	g.evStream = s
