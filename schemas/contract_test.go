@@ -541,6 +541,7 @@ func TestTablesArrowSchema(t *testing.T) {
 		TypeUInt8:     arrow.PrimitiveTypes.Uint8,
 		TypeUInt32:    arrow.PrimitiveTypes.Uint32,
 		TypeUInt64:    arrow.PrimitiveTypes.Uint64,
+		TypeFloat64:   arrow.PrimitiveTypes.Float64,
 	}
 	for _, tb := range Tables {
 		sch := tb.ArrowSchema()
@@ -588,6 +589,7 @@ func TestTablesClickHouseTypes(t *testing.T) {
 		"UInt8":                  TypeUInt8,
 		"UInt32":                 TypeUInt32,
 		"UInt64":                 TypeUInt64,
+		"Float64":                TypeFloat64,
 	}
 	ident := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	for _, tb := range Tables {
@@ -616,7 +618,7 @@ func TestTablesClickHouseTypes(t *testing.T) {
 	if TableFor(0) != nil {
 		t.Error("TableFor(0) != nil")
 	}
-	for _, bad := range []ColumnType{0, TypeUInt64 + 1} {
+	for _, bad := range []ColumnType{0, TypeFloat64 + 1} {
 		for name, f := range map[string]func(){"ClickHouse": func() { bad.ClickHouse() }, "Arrow": func() { bad.Arrow() }} {
 			func() {
 				defer func() {

@@ -16,6 +16,7 @@ const (
 	TypeUInt8
 	TypeUInt32
 	TypeUInt64
+	TypeFloat64
 )
 
 // ClickHouse returns the ClickHouse column type.
@@ -35,6 +36,8 @@ func (t ColumnType) ClickHouse() string {
 		return "UInt32"
 	case TypeUInt64:
 		return "UInt64"
+	case TypeFloat64:
+		return "Float64"
 	}
 	panic("schemas: unknown column type")
 }
@@ -56,6 +59,8 @@ func (t ColumnType) Arrow() arrow.DataType {
 		return arrow.PrimitiveTypes.Uint32
 	case TypeUInt64:
 		return arrow.PrimitiveTypes.Uint64
+	case TypeFloat64:
+		return arrow.PrimitiveTypes.Float64
 	}
 	panic("schemas: unknown column type")
 }
@@ -197,8 +202,30 @@ var StreamMetrics1m = &Table{Name: "stream_metrics_1m", Columns: []Column{
 	{Name: "emitted_at", Type: TypeTime},
 }}
 
+// AnomalyFlags holds the detectors' flags. A flag is one episode (kind, stream, start); it is
+// written again each time it is updated or closed, and ReplacingMergeTree keeps the last version.
+var AnomalyFlags = &Table{Name: "anomaly_flags", Columns: []Column{
+	{Name: "flag_id", Type: TypeString, Doc: "deterministic: kind, stream and episode start"},
+	{Name: "kind", Type: TypeLowString, Doc: "viewer_inflation | refund_spike | order_brushing"},
+	{Name: "stream_id", Type: TypeString},
+	{Name: "kol_id", Type: TypeString},
+	{Name: "brand_id", Type: TypeLowString},
+	{Name: "platform", Type: TypeLowString},
+	{Name: "severity", Type: TypeLowString, Doc: "info | warning | critical"},
+	{Name: "score", Type: TypeFloat64, Doc: "0–1, the episode's peak"},
+	{Name: "window_start", Type: TypeTime, Doc: "event time of the earliest evidence"},
+	{Name: "window_end", Type: TypeTime, Doc: "event time of the last anomalous evaluation"},
+	{Name: "detected_at", Type: TypeTime, Doc: "event time (watermark) of this emission"},
+	{Name: "state", Type: TypeLowString, Doc: "open | closed"},
+	{Name: "summary", Type: TypeString, Doc: "the evidence in words"},
+	{Name: "evidence", Type: TypeString, Doc: "the evidence as JSON: fired signals, values, baselines"},
+	{Name: "replayed", Type: TypeUInt8, Doc: "1: raised by `livepulse replay`, not live"},
+	{Name: "version", Type: TypeUInt64, Doc: "emission order; the highest wins"},
+	{Name: "emitted_at", Type: TypeTime, Doc: "wall time of this emission"},
+}}
+
 // Tables lists every stored table.
-var Tables = []*Table{ViewerEvents, Orders, Refunds, DeadLetters, StreamMetrics1m}
+var Tables = []*Table{ViewerEvents, Orders, Refunds, DeadLetters, StreamMetrics1m, AnomalyFlags}
 
 // TableFor returns the table storing events of kind.
 func TableFor(k Kind) *Table {

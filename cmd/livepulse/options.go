@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livepulse/livepulse/detectors"
 	"github.com/livepulse/livepulse/pipeline/ingest"
 	"github.com/livepulse/livepulse/pipeline/metrics"
 	"github.com/livepulse/livepulse/pipeline/rollup"
@@ -74,6 +75,8 @@ type pipelineOptions struct {
 	sessionTTL    time.Duration
 	location      *time.Location
 	tokenFile     string
+	detectorsFile string
+	webhooks      []string
 }
 
 func (o *pipelineOptions) register(fs *flag.FlagSet) {
@@ -92,11 +95,23 @@ func (o *pipelineOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.idleTimeout, "idle-partition-timeout", 10*time.Second, "a partition without events this long stops holding the watermark back")
 	fs.DurationVar(&o.sessionTTL, "session-timeout", time.Minute, "a viewer session without a heartbeat this long has left")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding the HTTP bearer token, required when --http is not a loopback address (default: env LIVEPULSE_TOKEN)")
+	fs.StringVar(&o.detectorsFile, "detectors-config", "", "YAML file with detector thresholds (default: the documented defaults, detectors/defaults.yaml)")
+	fs.Func("webhook", "URL to POST each flag emission to (repeatable); retried, never blocking the pipeline", func(u string) error {
+		o.webhooks = append(o.webhooks, u)
+		return nil
+	})
 	fs.Func("timezone", "time zone of \"today\" in the live figures (default Asia/Shanghai)", func(name string) error {
 		loc, err := time.LoadLocation(name)
 		o.location = loc
 		return err
 	})
+}
+
+func (o *pipelineOptions) detectorsConfig() (detectors.Config, error) {
+	if o.detectorsFile == "" {
+		return detectors.DefaultConfig(), nil
+	}
+	return detectors.LoadConfig(o.detectorsFile)
 }
 
 func (o *pipelineOptions) rollupConfig(log *slog.Logger) rollup.Config {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/livepulse/livepulse/dashboards/api"
+	"github.com/livepulse/livepulse/pipeline/flags"
 	"github.com/livepulse/livepulse/pipeline/ingest"
 	"github.com/livepulse/livepulse/pipeline/rollup"
 	"github.com/livepulse/livepulse/pipeline/store"
@@ -52,6 +53,7 @@ type pipeline struct {
 	addrFile string
 	consumer *ingest.Consumer
 	rollup   *rollup.Processor
+	flags    *flags.Publisher
 	runErr   chan error
 	cancel   context.CancelFunc
 }
@@ -74,7 +76,15 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
-	p.rollup = rollup.New(po.rollupConfig(log), st)
+	detCfg, err := po.detectorsConfig()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	p.flags = flags.NewPublisher(flags.Config{Brokers: splitList(po.brokers), Topic: po.topicPrefix + "flags", Webhooks: po.webhooks, Logger: log}, st)
+	rc := po.rollupConfig(log)
+	rc.Detectors, rc.Flags = &detCfg, p.flags
+	p.rollup = rollup.New(rc, st)
 	cfg := po.config(log, metrics)
 	cfg.Processor = p.rollup
 	consumer, err := ingest.New(cfg, st)
@@ -90,7 +100,7 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 		return nil, fmt.Errorf("cannot listen on %s: %w", httpAddr, err)
 	}
 	p.httpAddr = ln.Addr().String()
-	handler := api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Done: p.httpDone})
+	handler := api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Flags: p.flags.Hub, Done: p.httpDone})
 	if !api.IsLoopback(p.httpAddr) {
 		// Beyond loopback, everything but /healthz needs the bearer token.
 		token, err := api.LoadToken(po.tokenFile)
@@ -151,5 +161,5 @@ func (p *pipeline) stop() error {
 	shutCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()
 	p.httpSrv.Shutdown(shutCtx)
-	return errors.Join(err, p.store.Close())
+	return errors.Join(err, p.flags.Close(), p.store.Close())
 }

@@ -40,6 +40,8 @@ type Config struct {
 	LiveInterval time.Duration
 	// Now is the clock "today" is read from; nil means time.Now.
 	Now func() time.Time
+	// Flags, if set, feeds /api/flags/stream (the pipeline's flag publisher hub).
+	Flags FlagSubscriber
 	// Done, once closed, ends the open /api/live/stream responses. http.Server.Shutdown does not
 	// cancel running handlers and would wait for those streams until its context expires.
 	Done <-chan struct{}
@@ -59,6 +61,9 @@ func Handler(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Location == nil {
+		cfg.Location = defaultLocation()
+	}
 	s := &server{cfg: cfg}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -70,10 +75,18 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /api/live/stream", live.serveStream)
 	mux.HandleFunc("GET /api/streams/{id}", live.serveStreamDetail)
 	mux.HandleFunc("GET /api/kols/{id}", live.serveKOLDetail)
+	fl := &flagsAPI{cfg: cfg}
+	mux.HandleFunc("GET /api/flags", fl.serveFlags)
+	mux.HandleFunc("GET /api/flags/stream", fl.serveFlagStream)
 	return mux
 }
 
 type server struct{ cfg Config }
+
+// FlagSubscriber hands out live flag emissions (pipeline/flags.Hub).
+type FlagSubscriber interface {
+	Subscribe() (<-chan []byte, func())
+}
 
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Ready != nil && !s.cfg.Ready() {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livepulse/livepulse/detectors"
 	"github.com/livepulse/livepulse/pipeline/metrics"
 	"github.com/livepulse/livepulse/pipeline/store"
 	"github.com/livepulse/livepulse/pipeline/window"
@@ -29,10 +30,19 @@ type Config struct {
 	// LiveEvery is how often provisional rows of minutes still in progress are written, so
 	// readers of stream_metrics_1m see the current minute. Default 1 s.
 	LiveEvery time.Duration
+	// Detectors, if set, run on every partition's counted events and raise flags.
+	Detectors *detectors.Config
+	// Flags receives the detectors' flag emissions; required with Detectors.
+	Flags FlagPublisher
 	// Logger; nil means silent.
 	Logger *slog.Logger
 	// Now is the wall clock (idle partitions, emission times). Default time.Now.
 	Now func() time.Time
+}
+
+// FlagPublisher delivers flags (pipeline/flags.Publisher).
+type FlagPublisher interface {
+	Publish(ctx context.Context, fs []detectors.Flag, replayed bool) error
 }
 
 // Processor implements ingest.Processor.
@@ -51,6 +61,8 @@ type Processor struct {
 type shardState struct {
 	mu          sync.Mutex
 	shard       *metrics.Shard
+	det         *detectors.Engine            // nil when detection is off
+	flags       []detectors.Flag             // raised, not yet published (kept when publishing fails)
 	open        map[string]bool              // topics currently assigned
 	emitFrom    int64                        // minutes before this are final already: rebuilt for context, not written again
 	pending     map[rowKey]metrics.MinuteRow // rows to write (kept when a write fails, retried next time)
@@ -90,7 +102,10 @@ func (p *Processor) Open(ctx context.Context, topic string, partition int32) err
 	s.open[topic] = true
 	p.mu.Unlock()
 	if !ok {
-		s.shard, s.emitFrom, s.err = p.rebuild(ctx, partition)
+		if p.cfg.Detectors != nil {
+			s.det = detectors.NewEngine(*p.cfg.Detectors)
+		}
+		s.shard, s.emitFrom, s.err = p.rebuild(ctx, partition, s.det)
 		close(s.ready)
 	}
 	select {
@@ -132,6 +147,9 @@ func (p *Processor) Process(src store.Source, ev *schemas.Event) bool {
 	w := p.wm.Watermark(p.cfg.Now())
 	s.mu.Lock()
 	late := s.shard.Add(ev, w)
+	if !late && s.det != nil {
+		s.det.Observe(ev)
+	}
 	s.mu.Unlock()
 	return late
 }
@@ -203,6 +221,9 @@ func (p *Processor) Emit(ctx context.Context) error {
 				s.provisional[k] = r
 			}
 		}
+		if s.det != nil {
+			s.flags = append(s.flags, s.det.Advance(w)...)
+		}
 		s.mu.Unlock()
 		ready = append(ready, part)
 	}
@@ -248,6 +269,9 @@ func (p *Processor) Emit(ctx context.Context) error {
 			s.mu.Unlock()
 		}
 	}
+	if err := p.publishFlags(ctx, parts, ready); err != nil {
+		return err
+	}
 	// Record progress when another minute became final (not on every tick: each record is a part).
 	final := firstOpenMinute(w, p.cfg.Metrics.AllowedLateness)
 	for _, part := range ready {
@@ -292,4 +316,31 @@ func (p *Processor) nextVersion(now time.Time) uint64 {
 	defer p.mu.Unlock()
 	p.version = max(p.version+1, uint64(now.UnixMicro()))
 	return p.version
+}
+
+// publishFlags delivers the flags the shards raised; on failure they stay for the next Emit.
+func (p *Processor) publishFlags(ctx context.Context, parts map[int32]*shardState, ready []int32) error {
+	if p.cfg.Flags == nil {
+		return nil
+	}
+	var all []detectors.Flag
+	for _, part := range ready {
+		s := parts[part]
+		s.mu.Lock()
+		all = append(all, s.flags...)
+		s.mu.Unlock()
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	if err := p.cfg.Flags.Publish(ctx, all, false); err != nil {
+		return err
+	}
+	for _, part := range ready {
+		s := parts[part]
+		s.mu.Lock()
+		s.flags = nil // Emit is serialized: nothing was added since they were collected
+		s.mu.Unlock()
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livepulse/livepulse/detectors"
 	"github.com/livepulse/livepulse/pipeline/metrics"
 	"github.com/livepulse/livepulse/schemas"
 )
@@ -18,7 +19,7 @@ import (
 // rebuild creates partition part's shard from the store: the events of its open minutes, plus a
 // session timeout of earlier events so sessions that were open are known. It returns the first
 // minute still to be written (earlier ones were final before; math.MinInt64: all).
-func (p *Processor) rebuild(ctx context.Context, part int32) (*metrics.Shard, int64, error) {
+func (p *Processor) rebuild(ctx context.Context, part int32, det *detectors.Engine) (*metrics.Shard, int64, error) {
 	shard := metrics.NewShard(part, p.cfg.Metrics, p.lookupOrders)
 	out, err := p.st.Backend().Query(ctx, fmt.Sprintf(
 		"SELECT count(), toUnixTimestamp64Milli(argMax(watermark, version)) FROM rollup_progress WHERE kafka_partition = %d", part), "TabSeparated")
@@ -69,6 +70,9 @@ SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_d
 	slices.SortStableFunc(events, func(a, b schemas.Event) int { return int(a.Header().TS - b.Header().TS) })
 	for i := range events {
 		shard.Add(&events[i], math.MinInt64) // stored with late = 0: never late
+		if det != nil {
+			det.Observe(&events[i])
+		}
 	}
 	if len(events) > 0 {
 		p.cfg.Logger.Info("rebuilt open minutes from the store", "partition", part, "events", len(events), "emit_from", time.UnixMilli(emitFrom).UTC())

@@ -29,6 +29,9 @@ func createTableSQL(t *schemas.Table) string {
 		// is never added twice; readers use FINAL.
 		b.WriteString("    INDEX kol_bf kol_id TYPE bloom_filter GRANULARITY 4\n")
 		b.WriteString(")\nENGINE = ReplacingMergeTree(version)\nPARTITION BY toYYYYMM(minute)\nORDER BY (stream_id, minute, kafka_partition)\n")
+	case t == schemas.AnomalyFlags:
+		b.WriteString("    INDEX stream_bf stream_id TYPE bloom_filter GRANULARITY 4\n")
+		b.WriteString(")\nENGINE = ReplacingMergeTree(version)\nORDER BY flag_id\n")
 	case t.Kind == 0:
 		b.WriteString("    INDEX ingest_minmax ingest_time TYPE minmax GRANULARITY 1\n")
 		b.WriteString(")\nENGINE = MergeTree\nPARTITION BY toDate(ingest_time)\nORDER BY (kafka_topic, kafka_partition, kafka_offset)\n")
@@ -74,7 +77,8 @@ func migrations() []migration {
 		v2.statements = append(v2.statements, "ALTER TABLE "+t.Name+" ADD INDEX IF NOT EXISTS order_bf order_id TYPE bloom_filter GRANULARITY 4")
 	}
 	v2.statements = append(v2.statements, createTableSQL(schemas.StreamMetrics1m), createRollupProgress)
-	return []migration{v1, v2}
+	v3 := migration{version: 3, name: "anomaly_flags", statements: []string{createTableSQL(schemas.AnomalyFlags)}}
+	return []migration{v1, v2, v3}
 }
 
 // SchemaVersion is the version Migrate brings a store to.

@@ -1,0 +1,221 @@
+package detectors
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/livepulse/livepulse/schemas"
+)
+
+// refundFraud adds n orders from distinct accounts between from and to, of which `refunded` are
+// refunded 1–4 min after being placed.
+func refundFraud(from, to int64, n, refunded int) func(g *traffic, s *streamCfg) {
+	return func(g *traffic, s *streamCfg) {
+		for i := range n {
+			at := from + (to-from)*int64(i)/int64(n)
+			buyer := "acct-" + strconv.Itoa(i)
+			amount := prices[g.rng.IntN(len(prices))]
+			id := g.order(s, at, buyer, "sku-"+strconv.Itoa(g.rng.IntN(20)), amount)
+			if i < refunded {
+				g.refund(s, at+minute+g.rng.Int64N(3*minute), id, buyer, amount)
+			}
+		}
+	}
+}
+
+// Most orders of a stream refunded within minutes — 80 orders, 75 refunded 1–4 min later, on top
+// of the stream's honest orders — raise refund_spike with the velocity in the evidence.
+func TestRefundSpike(t *testing.T) {
+	s := &streamCfg{ID: "refunds", Start: t0, End: t0 + 40*minute, Rate: constRate(0.5), Carrier: 0.3,
+		Extra: refundFraud(t0+12*minute, t0+20*minute, 80, 75)}
+	flags := run(t, DefaultConfig(), build(5, s), 1000, 10*minute)
+	rs := flagsOf(flags, KindRefundSpike, "refunds")
+	if len(rs) == 0 || len(rs) != len(flags) {
+		t.Fatalf("want only refund_spike flags, got:%s", describeFlags(flags))
+	}
+	f := rs[0]
+	n, k := f.Evidence.Signals["orders"], f.Evidence.Signals["refunded_orders"]
+	if n < 30 || k/n < 0.6 || f.Evidence.Signals["refund_rate_lower_bound"] < 0.5 {
+		t.Errorf("opened on %v of %v orders: %v", k, n, f.Evidence.Signals)
+	}
+	if f.DetectedAt > t0+22*minute {
+		t.Errorf("opened at +%ds, want before the wave is over", (f.DetectedAt-t0)/1000)
+	}
+	for _, want := range []string{
+		fmtInt(int64(k)) + " of " + fmtInt(int64(n)) + " orders placed in the last 30 min have been refunded",
+		"within 10 min of the order", "refund_rate", "refund_velocity",
+	} {
+		if !strings.Contains(f.Evidence.Summary, want) {
+			t.Errorf("evidence %q lacks %q", f.Evidence.Summary, want)
+		}
+	}
+	if f.WindowStart < t0+12*minute-30*minute || f.WindowStart > t0+13*minute {
+		t.Errorf("window starts at +%ds, want at the first refunded order", (f.WindowStart-t0)/1000)
+	}
+	t.Log(describeFlags(rs[:1]))
+}
+
+// A refund rate several times the stream's own baseline raises refund_spike even below the
+// absolute 60 %: an hour of honest history (4 % refunded within 30 min), then half of the orders
+// cancelled within minutes.
+func TestRefundSpikeAgainstBaseline(t *testing.T) {
+	s := &streamCfg{ID: "wave", Start: t0, End: t0 + 100*minute, Rate: constRate(3), Carrier: 0.3}
+	g := newTraffic(3)
+	g.honest(s)
+	// From minute 60, half of the orders are cancelled within minutes (an extra refund of the
+	// orders placed then that honest traffic did not refund already).
+	refunded := make(map[string]bool)
+	for _, ev := range g.evs {
+		if ev.kind == schemas.KindRefund {
+			refunded[ev.a] = true
+		}
+	}
+	var wave []tev
+	for _, ev := range g.evs {
+		if ev.kind == schemas.KindOrder && ev.ts >= t0+60*minute && !refunded[ev.a] {
+			wave = append(wave, ev)
+		}
+	}
+	for i, o := range wave {
+		if i%2 == 0 {
+			g.refund(s, o.ts+minute+g.rng.Int64N(4*minute), o.a, o.b, o.amount)
+		}
+	}
+	flags := run(t, DefaultConfig(), g.events(), 1000, 10*minute)
+	rs := flagsOf(flags, KindRefundSpike, "wave")
+	if len(rs) == 0 || len(rs) != len(flags) {
+		t.Fatalf("want only refund_spike flags, got:%s", describeFlags(flags))
+	}
+	f := rs[0]
+	if !contains(f.Evidence.Fired, "refund_rate_vs_baseline") || f.Evidence.Baseline["refund_rate"] > 0.1 || f.Evidence.Signals["refund_rate"] >= 0.6 {
+		t.Errorf("want the relative rule against a baseline under 10 %%: %v %v", f.Evidence.Signals, f.Evidence.Baseline)
+	}
+	if !strings.Contains(f.Evidence.Summary, "this stream usually has") {
+		t.Errorf("evidence lacks the baseline: %q", f.Evidence.Summary)
+	}
+	t.Log(describeFlags(rs[:1]))
+}
+
+// Few orders never page: 2 of 3 refunded within minutes, nor 12 of 19 (under min_orders).
+func TestRefundSpikeNeedsSamples(t *testing.T) {
+	for _, c := range []struct{ orders, refunded int }{{3, 2}, {19, 12}, {20, 13}} {
+		s := &streamCfg{ID: "tiny", Start: t0, End: t0 + 30*minute, Rate: constRate(0.05),
+			Extra: refundFraud(t0+5*minute, t0+10*minute, c.orders, c.refunded)}
+		if flags := run(t, DefaultConfig(), build(1, s), 100, 10*minute); len(flags) != 0 {
+			t.Errorf("%d of %d refunded raised flags:%s", c.refunded, c.orders, describeFlags(flags))
+		}
+	}
+}
+
+// brushers adds `orders` orders by `buyers` buyers between from and to, all for the same amount.
+func brushers(from, to int64, buyers, orders int, amount schemas.Money) func(g *traffic, s *streamCfg) {
+	return func(g *traffic, s *streamCfg) {
+		for i := range orders {
+			at := from + (to-from)*int64(i)/int64(orders)
+			g.order(s, at, "brusher-"+strconv.Itoa(i%buyers), "sku-brush", amount)
+		}
+	}
+}
+
+// Brushing — 5 buyers placing 40 orders of an identical amount — raises order_brushing, hidden in
+// a stream's honest orders (heavy buyers with identical amounts) or alone (orders per buyer).
+func TestOrderBrushing(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		rate  float64
+		fired string
+	}{
+		{"hidden", 2, "heavy_buyers"},
+		{"alone", 0.001, "orders_per_buyer"},
+	} {
+		s := &streamCfg{ID: "brushed-" + c.name, Start: t0, End: t0 + 40*minute, Rate: constRate(c.rate), Carrier: 0.3,
+			Extra: brushers(t0+10*minute, t0+30*minute, 5, 40, 4990)}
+		flags := run(t, DefaultConfig(), build(9, s), 1000, 10*minute)
+		ob := flagsOf(flags, KindOrderBrushing, s.ID)
+		if len(ob) == 0 || len(ob) != len(flags) {
+			t.Fatalf("%s: want only order_brushing flags, got:%s", c.name, describeFlags(flags))
+		}
+		peak := ob[len(ob)-1]
+		if !contains(peak.Evidence.Fired, c.fired) || !contains(peak.Evidence.Fired, "identical_amounts") {
+			t.Errorf("%s: fired %v, want %s and identical_amounts", c.name, peak.Evidence.Fired, c.fired)
+		}
+		if !strings.Contains(peak.Evidence.Summary, "exactly 49.90 CNY") || !strings.Contains(peak.Evidence.Summary, "5 buyers") {
+			t.Errorf("%s: evidence %q", c.name, peak.Evidence.Summary)
+		}
+		t.Log(describeFlags(ob[:1]))
+	}
+}
+
+// A flash sale — 300 orders from 280 buyers within 5 minutes, all at the sale price, on a busy
+// stream — raises nothing.
+func TestFlashSaleRaisesNothing(t *testing.T) {
+	s := &streamCfg{ID: "sale", Start: t0, End: t0 + 40*minute, Rate: constRate(8), Carrier: 0.3,
+		Extra: func(g *traffic, s *streamCfg) {
+			for i := range 300 {
+				at := t0 + 10*minute + g.rng.Int64N(5*minute)
+				buyer := "fan-" + strconv.Itoa(i%280)
+				id := g.order(s, at, buyer, "sku-sale", 9900)
+				if g.rng.Float64() < 0.1 { // honest refunds, some quick
+					g.refund(s, at+2*minute+g.rng.Int64N(60*minute), id, buyer, 9900)
+				}
+			}
+		}}
+	if flags := run(t, DefaultConfig(), build(13, s), 1000, 10*minute); len(flags) != 0 {
+		t.Errorf("flash sale raised flags:%s", describeFlags(flags))
+	}
+}
+
+// One SKU refunded en masse stands out even when the stream's overall rate does not: 30 orders
+// of one SKU, 26 refunded within minutes, among a busy stream's honest orders.
+func TestRefundSpikePerSKU(t *testing.T) {
+	s := &streamCfg{ID: "skus", Start: t0, End: t0 + 40*minute, Rate: constRate(3), Carrier: 0.3,
+		Extra: func(g *traffic, s *streamCfg) {
+			for i := range 30 {
+				at := t0 + 10*minute + int64(i)*20*second
+				buyer := "acct-" + strconv.Itoa(i)
+				id := g.order(s, at, buyer, "sku-fake", 15900)
+				if i%15 != 0 {
+					g.refund(s, at+2*minute+g.rng.Int64N(3*minute), id, buyer, 15900)
+				}
+			}
+		}}
+	flags := run(t, DefaultConfig(), build(4, s), 1000, 10*minute)
+	rs := flagsOf(flags, KindRefundSpike, "skus")
+	if len(rs) == 0 || len(rs) != len(flags) {
+		t.Fatalf("want only refund_spike flags, got:%s", describeFlags(flags))
+	}
+	f := rs[len(rs)-1]
+	if !contains(f.Evidence.Fired, "sku_refund_rate") || contains(f.Evidence.Fired, "refund_rate") || !strings.Contains(f.Evidence.Summary, "SKU sku-fake: 28 of ") {
+		t.Errorf("want the SKU named, not the stream's rate: %v %q", f.Evidence.Fired, f.Evidence.Summary)
+	}
+}
+
+// Brushing from many accounts on two phones — 30 accounts that watched the stream on 2 devices,
+// 40 orders — fires the rule over devices although orders per buyer look normal.
+func TestOrderBrushingByDevice(t *testing.T) {
+	s := &streamCfg{ID: "phones", Start: t0, End: t0 + 40*minute, Rate: constRate(1), Carrier: 0.3,
+		Extra: func(g *traffic, s *streamCfg) {
+			for i := range 30 {
+				acct := "sock-" + strconv.Itoa(i)
+				join := t0 + 8*minute + int64(i)*10*second
+				g.viewer(s, join, schemas.ActionJoin, acct, g.id("sock-s"), "phone-"+strconv.Itoa(i%2), "100.64.1.7")
+				g.order(s, join+time30s, acct, "sku-"+strconv.Itoa(i%7), prices[i%len(prices)])
+				if i < 10 {
+					g.order(s, join+2*time30s, acct, "sku-1", prices[(i+3)%len(prices)])
+				}
+			}
+		}}
+	flags := run(t, DefaultConfig(), build(6, s), 1000, 10*minute)
+	ob := flagsOf(flags, KindOrderBrushing, "phones")
+	if len(ob) == 0 {
+		t.Fatalf("want order_brushing, got:%s", describeFlags(flags))
+	}
+	f := ob[len(ob)-1]
+	if !contains(f.Evidence.Fired, "orders_per_device") || contains(f.Evidence.Fired, "orders_per_buyer") || !strings.Contains(f.Evidence.Summary, "came from 2 devices with 5 or more orders each") {
+		t.Errorf("want the device rule: %v %q", f.Evidence.Fired, f.Evidence.Summary)
+	}
+	t.Log(describeFlags(ob[:1]))
+}
+
+const time30s = 30 * second

@@ -1,0 +1,324 @@
+package detectors
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/livepulse/livepulse/schemas"
+)
+
+// refund_spike: a stream's orders are being refunded at a rate no honest stream shows.
+//
+// The rate is measured on a cohort: the orders placed in the last Window (default 30 min, sliding
+// by the evaluation step) and, of those, the ones refunded so far (a refund event before the
+// evaluation time, matched by order_id). Unlike refunds ÷ orders of the same window, a cohort rate
+// is a proportion, so its Wilson score interval is meaningful: a finding needs MinOrders orders, a
+// rate of at least Rate and a lower bound (at Confidence) of at least LowerBound, so that 2 refunds
+// of 3 orders page nobody and 13 of 20 neither, while 21 of 30 do.
+// Once the stream has a baseline (the share of its earlier orders refunded within Window of being
+// placed, learnt from orders that left the cohort while the stream was clean), a lower bound at
+// or above max(BaselineFactor × baseline, BaselineFloor) is also a finding: far above its own
+// normal, earlier than the absolute rule. The same absolute rule applies to each SKU of the
+// stream on its own, so one SKU being refunded en masse stands out among many honest ones.
+//
+// Honest refunds (7–15 % of orders) mostly come hours later, as returns; within 30 min only quick
+// cancellations (a few percent of orders) count. Refund velocity, the delay from order to refund,
+// is measured for each refund (the detector keeps the cohort's orders in a bounded map per
+// stream) and reported: refunds within QuickRefund of their orders are the signature of orders
+// placed to be cancelled. Refunds are attributed to their order's stream; refunds of orders not
+// in memory (older than the cohort, or from before the detector started) are ignored.
+//
+// Per KOL: a partition holds only the streams that hash to it, so a KOL's rate across streams is
+// not computable here; KOLs host one stream at a time, so per stream is per KOL in practice, and
+// flags carry kol_id for aggregation downstream.
+//
+// Score: the lower bound of the rate that fired, plus 0.15 × the share of quick refunds, capped
+// at 1.
+
+type refundSpike struct {
+	c                             RefundSpikeConfig
+	sev                           SeverityConfig
+	idle, window, quick, halfLife int64
+	z                             float64
+	streams                       map[string]*rsStream
+	index                         map[uint64]rsRef // order id → its stream and sequence number
+	skuN, skuK                    []int32          // scratch: cohort per SKU
+	delays                        []int64          // scratch
+}
+
+type rsRef struct {
+	st  *rsStream
+	seq uint64
+}
+
+type rsOrder struct {
+	ts, refundTS int64 // refundTS: the first refund's time, when refunded
+	id           uint64
+	sku          int32 // index in rsStream.skus, −1 when not told apart
+	refunded     bool
+}
+
+type rsStream struct {
+	lastTS int64
+	orders []rsOrder // arrival order; orders[head:] are kept
+	head   int
+	seq0   uint64 // sequence number of orders[0]
+	skus   []string
+	skuIdx map[string]int32
+
+	baseK, baseN float64 // decayed counts of retired orders, refunded within Window / all
+	baseAt       int64
+	flagged      bool
+}
+
+// NewRefundSpike returns the refund_spike detector configured by cfg.RefundSpike.
+func NewRefundSpike(cfg Config) Detector {
+	c := cfg.RefundSpike
+	return &refundSpike{
+		c: c, sev: cfg.Severity,
+		idle: cfg.StreamIdle.ms(), window: c.Window.ms(), quick: c.QuickRefund.ms(), halfLife: c.BaselineHalfLife.ms(),
+		z:       zFor(c.Confidence),
+		streams: make(map[string]*rsStream),
+		index:   make(map[uint64]rsRef),
+	}
+}
+
+func (d *refundSpike) Kind() string { return KindRefundSpike }
+
+func (d *refundSpike) size() int { return len(d.index) }
+
+func (d *refundSpike) Observe(ev *schemas.Event) {
+	switch ev.Kind {
+	case schemas.KindOrder:
+		o := &ev.Order
+		st := d.streams[o.StreamID]
+		if st == nil {
+			st = &rsStream{lastTS: o.TS, skuIdx: make(map[string]int32), baseAt: math.MinInt64}
+			d.streams[o.StreamID] = st
+		}
+		st.lastTS = max(st.lastTS, o.TS)
+		if len(st.orders)-st.head >= d.c.MaxOrders {
+			d.retire(st, false, 0) // the oldest goes, unlearnt
+		}
+		sku := int32(-1)
+		if o.SKUID != "" {
+			if i, ok := st.skuIdx[o.SKUID]; ok {
+				sku = i
+			} else if len(st.skus) < d.c.MaxSKUs {
+				sku = int32(len(st.skus))
+				st.skus = append(st.skus, o.SKUID)
+				st.skuIdx[o.SKUID] = sku
+			}
+		}
+		id := hashString(domOrder, o.OrderID)
+		d.index[id] = rsRef{st: st, seq: st.seq0 + uint64(len(st.orders))}
+		st.orders = append(st.orders, rsOrder{ts: o.TS, id: id, sku: sku})
+	case schemas.KindRefund:
+		r := &ev.Refund
+		ref, ok := d.index[hashString(domOrder, r.OrderID)]
+		if !ok {
+			return
+		}
+		o := &ref.st.orders[ref.seq-ref.st.seq0]
+		if !o.refunded || r.TS < o.refundTS {
+			o.refunded, o.refundTS = true, r.TS
+		}
+	}
+}
+
+// retire forgets the oldest kept order of st, learning from it for the baseline when learn.
+func (d *refundSpike) retire(st *rsStream, learn bool, t int64) {
+	o := &st.orders[st.head]
+	if learn {
+		if st.baseAt != math.MinInt64 {
+			f := math.Exp2(-float64(t-st.baseAt) / float64(d.halfLife))
+			st.baseK *= f
+			st.baseN *= f
+		}
+		st.baseAt = t
+		st.baseN++
+		if o.refunded && o.refundTS < o.ts+d.window {
+			st.baseK++
+		}
+	}
+	seq := st.seq0 + uint64(st.head)
+	if ref, ok := d.index[o.id]; ok && ref.st == st && ref.seq == seq {
+		delete(d.index, o.id)
+	}
+	st.head++
+	if st.head == len(st.orders) {
+		st.seq0 += uint64(st.head)
+		st.orders, st.head = st.orders[:0], 0
+	} else if st.head >= 1024 && st.head > len(st.orders)/2 {
+		n := copy(st.orders, st.orders[st.head:])
+		st.orders = st.orders[:n]
+		st.seq0 += uint64(st.head)
+		st.head = 0
+	}
+}
+
+func (d *refundSpike) Evaluate(t int64) []Finding {
+	var out []Finding
+	idle := subSat(t, d.idle)
+	for id, st := range d.streams {
+		if st.lastTS <= idle {
+			for st.head < len(st.orders) {
+				d.retire(st, false, t)
+			}
+			delete(d.streams, id)
+			continue
+		}
+		if f, ok := d.evalStream(id, st, t); ok {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b Finding) int { return cmp.Compare(a.StreamID, b.StreamID) })
+	return out
+}
+
+func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, bool) {
+	lo := t - d.window
+	for st.head < len(st.orders) && st.orders[st.head].ts < lo {
+		d.retire(st, !st.flagged, t)
+	}
+	c := &d.c
+	n, k, quick := 0, 0, 0
+	first := t
+	delays := d.delays[:0]
+	d.skuN = slices.Grow(d.skuN[:0], len(st.skus))[:len(st.skus)]
+	d.skuK = slices.Grow(d.skuK[:0], len(st.skus))[:len(st.skus)]
+	clear(d.skuN)
+	clear(d.skuK)
+	for i := st.head; i < len(st.orders); i++ {
+		o := &st.orders[i]
+		if o.ts < lo {
+			continue // out of order: behind a newer one, retired soon
+		}
+		n++
+		if o.sku >= 0 {
+			d.skuN[o.sku]++
+		}
+		if o.refunded {
+			k++
+			delay := max(0, o.refundTS-o.ts)
+			delays = append(delays, delay)
+			if delay <= d.quick {
+				quick++
+			}
+			first = min(first, o.ts)
+			if o.sku >= 0 {
+				d.skuK[o.sku]++
+			}
+		}
+	}
+	d.delays = delays[:0]
+
+	lb := wilsonLower(k, n, d.z)
+	hasBase := st.baseN >= float64(c.BaselineMinOrders)
+	base := 0.0
+	if st.baseN > 0 {
+		base = st.baseK / st.baseN
+	}
+	relThr := max(c.BaselineFactor*base, c.BaselineFloor)
+	rate := 0.0
+	if n > 0 {
+		rate = float64(k) / float64(n)
+	}
+	absFired := n >= c.MinOrders && rate >= c.Rate && lb >= c.LowerBound
+	relFired := !absFired && hasBase && n >= c.MinOrders && lb >= relThr
+	sku, skuLB := -1, 0.0
+	for i := range d.skuN {
+		if int(d.skuN[i]) < c.MinOrders {
+			continue
+		}
+		l := wilsonLower(int(d.skuK[i]), int(d.skuN[i]), d.z)
+		if float64(d.skuK[i]) >= c.Rate*float64(d.skuN[i]) && l >= c.LowerBound && (sku < 0 || l > skuLB) {
+			sku, skuLB = i, l
+		}
+	}
+	found := absFired || relFired || sku >= 0
+	st.flagged = found
+	if !found {
+		return Finding{}, false
+	}
+
+	slices.Sort(delays)
+	median := int64(0)
+	if len(delays) > 0 {
+		median = delays[len(delays)/2]
+	}
+	quickShare := 0.0
+	if k > 0 {
+		quickShare = float64(quick) / float64(k)
+	}
+	conf := fmtPct(c.Confidence)
+	window := fmtDur(d.window)
+	var fired, texts []string
+	score := 0.0
+	cohort := fmtInt(int64(k)) + " of " + fmtInt(int64(n)) + " orders placed in the last " + window + " have been refunded (" +
+		fmtPct(rate) + "; with " + conf + " confidence at least " + fmtPct(lb)
+	switch {
+	case absFired:
+		fired = append(fired, "refund_rate")
+		texts = append(texts, cohort+"; the limits are "+fmtPct(c.Rate)+" observed and "+fmtPct(c.LowerBound)+" at "+conf+" confidence)")
+		score = lb
+	case relFired:
+		fired = append(fired, "refund_rate_vs_baseline")
+		texts = append(texts, cohort+", against this stream's usual "+fmtPct(base)+" refunded within "+window+
+			"; threshold "+fmtPct(relThr)+")")
+		score = lb
+	default:
+		texts = append(texts, cohort+")")
+	}
+	if sku >= 0 {
+		fired = append(fired, "sku_refund_rate")
+		sr := float64(d.skuK[sku]) / float64(d.skuN[sku])
+		texts = append(texts, "SKU "+st.skus[sku]+": "+fmtInt(int64(d.skuK[sku]))+" of "+fmtInt(int64(d.skuN[sku]))+
+			" orders refunded ("+fmtPct(sr)+"; at least "+fmtPct(skuLB)+" with "+conf+" confidence)")
+		score = max(score, skuLB)
+	}
+	if k > 0 {
+		if quickShare >= 0.5 {
+			fired = append(fired, "refund_velocity")
+		}
+		texts = append(texts, fmtInt(int64(quick))+" of the "+fmtInt(int64(k))+" "+plural(int64(k), "refund")+" came within "+
+			fmtDur(d.quick)+" of the order (median delay "+fmtDur(median)+")")
+	}
+	if hasBase {
+		texts = append(texts, "this stream usually has "+fmtPct(base)+" of its orders refunded within "+window+
+			" (over "+fmtInt(int64(math.Round(st.baseN)))+" orders)")
+	} else {
+		texts = append(texts, "no baseline for this stream yet (honest streams refund 7–15 % of orders, mostly hours later)")
+	}
+	score = round4(min(1, score+0.15*quickShare))
+	sig := map[string]float64{
+		"orders":                  float64(n),
+		"refunded_orders":         float64(k),
+		"refund_rate":             round4(rate),
+		"refund_rate_lower_bound": round4(lb),
+		"quick_refunds":           float64(quick),
+		"quick_refund_share":      round4(quickShare),
+		"median_refund_delay_s":   round4(float64(median) / 1000),
+	}
+	if sku >= 0 {
+		sig["sku_orders"] = float64(d.skuN[sku])
+		sig["sku_refunded_orders"] = float64(d.skuK[sku])
+		sig["sku_refund_rate_lower_bound"] = round4(skuLB)
+	}
+	baseline := map[string]float64{"rate_threshold": c.Rate, "lower_bound_threshold": c.LowerBound, "confidence": c.Confidence}
+	if hasBase {
+		baseline["refund_rate"] = round4(base)
+		baseline["orders"] = round4(st.baseN)
+		baseline["relative_threshold"] = round4(relThr)
+	}
+	return Finding{
+		StreamID: id, Score: score, Severity: d.sev.of(score),
+		WindowStart: first, WindowEnd: t,
+		Evidence: Evidence{
+			Summary: strings.Join(texts, "; ") + ". Signals fired: " + strings.Join(fired, ", ") + ".",
+			Fired:   fired, Signals: sig, Baseline: baseline,
+		},
+	}, true
+}

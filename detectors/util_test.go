@@ -1,0 +1,82 @@
+package detectors
+
+import (
+	"math"
+	"testing"
+)
+
+func TestWilsonLower(t *testing.T) {
+	z := zFor(0.95)
+	if math.Abs(z-1.959964) > 1e-5 {
+		t.Fatalf("z(0.95) = %v", z)
+	}
+	for _, c := range []struct {
+		k, n int
+		want float64
+	}{
+		{2, 3, 0.2077}, // 2 of 3 refunded: the true rate could be 21 %
+		{20, 30, 0.4878},
+		{21, 30, 0.5212},
+		{24, 30, 0.6269},
+		{0, 10, 0},
+		{10, 10, 0.7225},
+		{0, 0, 0},
+	} {
+		if got := wilsonLower(c.k, c.n, z); math.Abs(got-c.want) > 5e-4 {
+			t.Errorf("wilsonLower(%d, %d) = %.4f, want %.4f", c.k, c.n, got, c.want)
+		}
+	}
+}
+
+func TestWords(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{fmtInt(48000), "48,000"},
+		{fmtInt(5120), "5,120"},
+		{fmtInt(999), "999"},
+		{fmtInt(1234567), "1,234,567"},
+		{fmtInt(-1500), "-1,500"},
+		{fmtPct(0.61), "61 %"},
+		{fmtPct(0.041), "4.1 %"},
+		{fmtPct(0.05), "5 %"},
+		{fmtPct(1), "100 %"},
+		{fmtX(9.375), "9.4×"},
+		{fmtNum(3), "3"},
+		{fmtNum(1.36), "1.36"},
+		{fmtNum(0.456), "0.46"},
+		{fmtNum(12.34), "12.3"},
+		{fmtNum(1234.5), "1,235"},
+		{fmtDur(45_000), "45 s"},
+		{fmtDur(200_000), "3 min 20 s"},
+		{fmtDur(30 * 60_000), "30 min"},
+		{fmtDur(90 * 60_000), "1 h 30 min"},
+		{fmtMoney(4990, "CNY"), "49.90 CNY"},
+		{fmtMoney(123456705, ""), "1,234,567.05"},
+		{Duration(30 * 60e9).String(), "30m"},
+		{Duration(3600e9).String(), "1h"},
+		{Duration(90e9).String(), "1m30s"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+func TestNetHash(t *testing.T) {
+	if netHash("1.2.3.4") != netHash("1.2.3.200") || netHash("1.2.3.4") == netHash("1.2.4.4") {
+		t.Error("IPv4 networks are /24")
+	}
+	if netHash("2001:db8:1:2::1") != netHash("2001:db8:1:ffff::2") || netHash("2001:db8:1::1") == netHash("2001:db8:2::1") {
+		t.Error("IPv6 networks are the first three groups")
+	}
+	if netHash("") != 0 {
+		t.Error("no address, no network")
+	}
+}
+
+func TestFloorDiv(t *testing.T) {
+	for _, c := range [][3]int64{{25, 10, 2}, {20, 10, 2}, {-1, 10, -1}, {-10, 10, -1}, {-11, 10, -2}, {0, 10, 0}} {
+		if got := floorDiv(c[0], c[1]); got != c[2] {
+			t.Errorf("floorDiv(%d, %d) = %d, want %d", c[0], c[1], got, c[2])
+		}
+	}
+}
