@@ -44,10 +44,10 @@ func (f *flagsAPI) serveFlags(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sql := `SELECT flag_id, kind, stream_id, kol_id, brand_id, platform, severity, score,
-  toUnixTimestamp64Milli(window_start) AS window_start, toUnixTimestamp64Milli(window_end) AS window_end,
-  toUnixTimestamp64Milli(detected_at) AS detected_at, state, evidence, replayed
+  toUnixTimestamp64Milli(window_start) AS window_start_ms, toUnixTimestamp64Milli(window_end) AS window_end_ms,
+  toUnixTimestamp64Milli(detected_at) AS detected_at_ms, state, evidence, replayed
 FROM anomaly_flags FINAL WHERE ` + strings.Join(where, " AND ") + `
-ORDER BY detected_at DESC, flag_id LIMIT ` + strconv.Itoa(limit) + `
+ORDER BY detected_at_ms DESC, flag_id LIMIT ` + strconv.Itoa(limit) + `
 SETTINGS output_format_json_quote_64bit_integers = 0`
 	ctx, cancel := context.WithTimeout(r.Context(), f.cfg.QueryTimeout)
 	defer cancel()
@@ -70,10 +70,12 @@ SETTINGS output_format_json_quote_64bit_integers = 0`
 		if s, ok := row["evidence"].(string); ok && json.Unmarshal([]byte(s), &evidence) == nil {
 			row["evidence"] = evidence
 		}
+		// Aliases must not shadow the columns the WHERE clause compares, hence the _ms names.
 		for _, k := range []string{"window_start", "window_end", "detected_at"} {
-			if ms, ok := row[k].(float64); ok {
+			if ms, ok := row[k+"_ms"].(float64); ok {
 				row[k] = time.UnixMilli(int64(ms)).In(f.cfg.Location).Format(time.RFC3339Nano)
 			}
+			delete(row, k+"_ms")
 		}
 		row["replayed"] = row["replayed"] == float64(1)
 		flags = append(flags, row)

@@ -48,8 +48,9 @@ func (p *Processor) rebuild(ctx context.Context, part int32, det *detectors.Engi
 				cols = append(cols, c.Name)
 			}
 		}
-		q := fmt.Sprintf(`SELECT %s FROM %s
-WHERE kafka_partition = %d AND late = 0 AND ts >= fromUnixTimestamp64Milli(%d, 'UTC')
+		// Filter in a subquery: the outer alias ts (Unix ms) would shadow the column in WHERE.
+		q := fmt.Sprintf(`SELECT %s FROM (
+  SELECT * FROM %s WHERE kafka_partition = %d AND late = 0 AND ts >= fromUnixTimestamp64Milli(%d, 'UTC'))
 ORDER BY ts, kafka_offset
 SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 1`,
 			strings.Join(cols, ", "), t.Name, part, warmStart)
