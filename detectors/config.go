@@ -161,9 +161,9 @@ type ViewerInflationConfig struct {
 
 // RefundSpikeConfig configures refund_spike. The refund rate of a stream is measured on the
 // orders placed in the last Window (a cohort): the share of them refunded so far. It is a
-// proportion, so the Wilson score interval applies; a finding needs MinOrders orders, a rate of at
-// least Rate with a lower bound of at least LowerBound, or a lower bound far above the stream's
-// own baseline.
+// proportion, so the Wilson score interval applies; a finding needs MinOrders orders, and a rate of
+// at least Rate with a lower bound of at least LowerBound, or a lower bound far above the stream's
+// own baseline (PriorRate until it has one).
 type RefundSpikeConfig struct {
 	// Enabled turns the detector on. Default true.
 	Enabled bool `yaml:"enabled"`
@@ -177,17 +177,24 @@ type RefundSpikeConfig struct {
 	Rate float64 `yaml:"rate"`
 	// LowerBound: ...and the lower end of its Wilson score interval (at Confidence) must reach
 	// this, so few orders need a higher rate: with the defaults 70 % of 20 or 30 orders, 63 %
-	// of 60, 60 % from about 90 orders on; 2 refunds of 3 orders never. Set it to Rate for the
+	// of 60, 60 % from about 100 orders on; 2 refunds of 3 orders never. Set it to Rate for the
 	// strictest reading ("95 % sure the true rate is at least 60 %": then 80 % of 30 orders and
 	// 70 % of 150). Default 0.5: 95 % sure at least half of the orders were refunded, over three
 	// times the 7–15 % honest streams reach even counting returns hours later.
 	LowerBound float64 `yaml:"lower_bound"`
 	// Confidence of the Wilson interval (two-sided; 0.95 → z = 1.96). Default 0.95.
 	Confidence float64 `yaml:"confidence"`
-	// BaselineFactor and BaselineFloor: once the stream has a baseline, a lower bound at or above
-	// max(BaselineFactor × baseline, BaselineFloor) is also a finding. Defaults 4 and 0.25.
+	// BaselineFactor and BaselineFloor: a lower bound at or above max(BaselineFactor × baseline,
+	// BaselineFloor) is also a finding: far above the stream's own normal (or, until it has one,
+	// PriorRate), though below Rate. Defaults 4 and 0.25.
 	BaselineFactor float64 `yaml:"baseline_factor"`
 	BaselineFloor  float64 `yaml:"baseline_floor"`
+	// PriorRate stands in for the baseline of a stream that has none yet: the share of orders
+	// honest streams see refunded within Window (quick cancellations; returns come hours later).
+	// A spike diluted by honest orders in the cohort, or on a stream too young to have a
+	// history, is then still caught. 0 disables the relative rule until a baseline exists.
+	// Default 0.05.
+	PriorRate float64 `yaml:"prior_rate"`
 	// BaselineMinOrders: the baseline (share of the stream's orders refunded within Window of
 	// being placed, over orders that left the cohort while the stream was not flagged) is used
 	// once it weighs this many orders. Default 100.
@@ -222,14 +229,15 @@ type OrderBrushingConfig struct {
 	// stream: buyer_id = viewer_id). Default 3.
 	OrdersPerDevice float64 `yaml:"orders_per_device"`
 	// HeavyOrders: a buyer or device with at least this many orders in the window is heavy.
-	// Default 5.
+	// Default 4.
 	HeavyOrders int `yaml:"heavy_orders"`
 	// HeavyMinOrders: heavy orders (of heavy buyers or devices) at least this many, with identical
 	// amounts or refunds among them, are a finding even when the stream's overall ratio is
-	// normal (brushing hidden in honest traffic). Default 20.
+	// normal (brushing hidden in honest traffic). Default 10.
 	HeavyMinOrders int `yaml:"heavy_min_orders"`
-	// IdenticalShare: the most common amount at or above this share of the heavy orders
-	// corroborates. Default 0.5.
+	// IdenticalShare: the most common amount of the heavy orders, at or above this share of them
+	// and at least three times as common among them as among the other orders (a flash sale's
+	// price is common among everyone's orders), corroborates. Default 0.5.
 	IdenticalShare float64 `yaml:"identical_share"`
 	// RefundShare: refunded heavy orders at or above this share corroborate. Default 0.3.
 	RefundShare float64 `yaml:"refund_share"`
@@ -285,6 +293,7 @@ func DefaultConfig() Config {
 			Confidence:        0.95,
 			BaselineFactor:    4,
 			BaselineFloor:     0.25,
+			PriorRate:         0.05,
 			BaselineMinOrders: 100,
 			BaselineHalfLife:  Duration(2 * time.Hour),
 			QuickRefund:       Duration(10 * time.Minute),
@@ -297,8 +306,8 @@ func DefaultConfig() Config {
 			MinOrders:       30,
 			OrdersPerBuyer:  3,
 			OrdersPerDevice: 3,
-			HeavyOrders:     5,
-			HeavyMinOrders:  20,
+			HeavyOrders:     4,
+			HeavyMinOrders:  10,
 			IdenticalShare:  0.5,
 			RefundShare:     0.3,
 			MaxOrders:       100_000,
@@ -371,6 +380,7 @@ func (c Config) Validate() error {
 	}
 	v.ratio(p+"baseline_factor", rs.BaselineFactor)
 	v.share(p+"baseline_floor", rs.BaselineFloor)
+	v.share0(p+"prior_rate", rs.PriorRate)
 	v.atLeast(p+"baseline_min_orders", rs.BaselineMinOrders, 1)
 	v.dur(p+"baseline_half_life", rs.BaselineHalfLife, time.Millisecond)
 	v.dur(p+"quick_refund", rs.QuickRefund, time.Millisecond)

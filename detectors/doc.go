@@ -30,6 +30,14 @@
 // the hour), caps per stream (Config: max_sessions, max_orders, max_viewers, max_skus), and
 // streams without events for StreamIdle are forgotten. The hot path hashes ids to 64-bit keys and
 // reuses its buffers: Observe does not allocate in the steady state (BenchmarkEngineObserve).
+//
+// Limits. Events ahead of the watermark wait in the engine, so a watermark held back (a partition
+// with a backlog) grows that buffer, as it grows the metrics shard's open minutes. Flags are as
+// deterministic as the events fed: an engine rebuilt from a later starting point (a new owner of
+// the partition) sees less history, so baselines and episode starts, and with them flag ids, can
+// differ from the previous owner's. A bot farm that fully imitates people's clients (a distinct
+// device id per session, regular heartbeats, engagement) shows only corroborating signals, which
+// honest surges share; it is not flagged unless the displayed count gives it away.
 package detectors
 
 import _ "embed"

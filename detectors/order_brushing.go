@@ -17,10 +17,12 @@ import (
 //     buyer watched the stream, buyer_id being the viewer_id of its join);
 //   - brushing hidden in honest traffic: at least HeavyMinOrders orders from heavy buyers or
 //     devices (HeavyOrders or more orders each), corroborated by identical amounts (the most
-//     common amount covers IdenticalShare of them) or refunds (RefundShare of them refunded).
+//     common amount covers IdenticalShare of them, and is at least three times as common among
+//     them as among the other orders) or refunds (RefundShare of them refunded).
 //
-// A flash sale is a burst of orders from many distinct buyers, often all at the sale price: its
-// orders per buyer stay near 1 and it has no heavy buyers, so identical amounts alone never fire.
+// A flash sale is a burst of orders from many distinct buyers, all at the sale price: its orders
+// per buyer stay near 1, it has few heavy buyers, and their identical amounts are everyone's
+// price, so they corroborate nothing. Identical amounts alone never fire.
 //
 // Score: a noisy-OR of the rules that fired (ratio rules 0.55–0.95 by how far past the limit,
 // heavy orders 0.35–0.6 by their share of all orders) and the corroborations (0.25 × their share).
@@ -163,6 +165,11 @@ func (d *orderBrushing) count(st *obStream, o *obOrder, delta int32) {
 	}
 }
 
+// heavy reports whether o's buyer or device has at least h kept orders.
+func (st *obStream) heavy(o *obOrder, h int) bool {
+	return int(st.buyers[o.buyer]) >= h || (o.dv != 0 && int(st.devices[o.dv]) >= h)
+}
+
 func (d *orderBrushing) retire(st *obStream) {
 	o := &st.orders[st.head]
 	d.count(st, o, -1)
@@ -240,7 +247,7 @@ func (d *orderBrushing) evalStream(id string, st *obStream, t int64) (Finding, b
 	if heavyBuyers+heavyDevices > 0 {
 		for i := st.head; i < len(st.orders); i++ {
 			o := &st.orders[i]
-			if int(st.buyers[o.buyer]) < c.HeavyOrders && (o.dv == 0 || int(st.devices[o.dv]) < c.HeavyOrders) {
+			if !st.heavy(o, c.HeavyOrders) {
 				continue
 			}
 			heavy++
@@ -272,7 +279,18 @@ func (d *orderBrushing) evalStream(id string, st *obStream, t int64) (Finding, b
 		identical = float64(topCount) / float64(heavy)
 		refunds = float64(heavyRefunded) / float64(heavy)
 	}
-	identicalFired := heavy > 0 && identical >= c.IdenticalShare
+	// The same amount among the other orders: a sale price is common to everyone's orders.
+	otherShare := 0.0
+	if heavy > 0 && heavy < n && identical >= c.IdenticalShare {
+		same := 0
+		for i := st.head; i < len(st.orders); i++ {
+			if o := &st.orders[i]; o.amount == topAmount && !st.heavy(o, c.HeavyOrders) {
+				same++
+			}
+		}
+		otherShare = float64(same) / float64(n-heavy)
+	}
+	identicalFired := heavy > 0 && identical >= c.IdenticalShare && identical >= 3*otherShare
 	refundFired := heavy > 0 && refunds >= c.RefundShare
 	heavyRule := heavy >= c.HeavyMinOrders && (identicalFired || refundFired)
 	found := buyerRule || deviceRule || heavyRule
@@ -292,7 +310,7 @@ func (d *orderBrushing) evalStream(id string, st *obStream, t int64) (Finding, b
 	if st.basePer.ok {
 		all += ", this stream usually " + fmtNum(st.basePer.v)
 	}
-	all += "; the marketplace limit is " + fmtNum(c.OrdersPerBuyer) + " per buyer per hour)"
+	all += "; the marketplace limit is " + fmtNum(c.OrdersPerBuyer) + " per buyer within " + window + ")"
 	texts = append(texts, all)
 	if buyerRule {
 		fired = append(fired, "orders_per_buyer")
@@ -313,10 +331,14 @@ func (d *orderBrushing) evalStream(id string, st *obStream, t int64) (Finding, b
 			parts = append(parts, fmtInt(int64(heavyDevices))+" "+plural(int64(heavyDevices), "device"))
 		}
 		who := strings.Join(parts, " and ")
+		sale := ""
+		if otherShare > 0 {
+			sale = "; the price of " + fmtPct(otherShare) + " of the other orders too"
+		}
 		texts = append(texts, fmtInt(int64(heavy))+" of them ("+fmtPct(float64(heavy)/float64(n))+") came from "+who+
 			" with "+fmtInt(int64(c.HeavyOrders))+" or more orders each; "+fmtInt(int64(topCount))+" of those were for exactly "+
-			fmtMoney(topAmount, st.currency)+" (longest run of identical amounts: "+fmtInt(int64(bestRun))+" in a row), "+
-			fmtInt(int64(heavyRefunded))+" refunded")
+			fmtMoney(topAmount, st.currency)+" (longest run of identical amounts: "+fmtInt(int64(bestRun))+" in a row"+
+			sale+"), "+fmtInt(int64(heavyRefunded))+" refunded")
 	}
 	if heavyRule {
 		fired = append(fired, "heavy_buyers")
@@ -335,19 +357,20 @@ func (d *orderBrushing) evalStream(id string, st *obStream, t int64) (Finding, b
 	}
 	score := round4(noisyOr(ps...))
 	sig := map[string]float64{
-		"orders":                float64(n),
-		"buyers":                float64(buyers),
-		"orders_per_buyer":      round4(perBuyer),
-		"orders_with_device":    float64(nd),
-		"devices":               float64(devices),
-		"orders_per_device":     round4(perDevice),
-		"heavy_orders":          float64(heavy),
-		"heavy_buyers":          float64(heavyBuyers),
-		"heavy_devices":         float64(heavyDevices),
-		"identical_share":       round4(identical),
-		"identical_amount":      float64(topAmount) / 100,
-		"longest_identical_run": float64(bestRun),
-		"heavy_refund_share":    round4(refunds),
+		"orders":                 float64(n),
+		"buyers":                 float64(buyers),
+		"orders_per_buyer":       round4(perBuyer),
+		"orders_with_device":     float64(nd),
+		"devices":                float64(devices),
+		"orders_per_device":      round4(perDevice),
+		"heavy_orders":           float64(heavy),
+		"heavy_buyers":           float64(heavyBuyers),
+		"heavy_devices":          float64(heavyDevices),
+		"identical_share":        round4(identical),
+		"identical_share_others": round4(otherShare),
+		"identical_amount":       float64(topAmount) / 100,
+		"longest_identical_run":  float64(bestRun),
+		"heavy_refund_share":     round4(refunds),
 	}
 	base := map[string]float64{
 		"orders_per_buyer_limit":    c.OrdersPerBuyer,

@@ -14,14 +14,20 @@ import (
 // The rate is measured on a cohort: the orders placed in the last Window (default 30 min, sliding
 // by the evaluation step) and, of those, the ones refunded so far (a refund event before the
 // evaluation time, matched by order_id). Unlike refunds ÷ orders of the same window, a cohort rate
-// is a proportion, so its Wilson score interval is meaningful: a finding needs MinOrders orders, a
-// rate of at least Rate and a lower bound (at Confidence) of at least LowerBound, so that 2 refunds
-// of 3 orders page nobody and 13 of 20 neither, while 21 of 30 do.
-// Once the stream has a baseline (the share of its earlier orders refunded within Window of being
-// placed, learnt from orders that left the cohort while the stream was clean), a lower bound at
-// or above max(BaselineFactor × baseline, BaselineFloor) is also a finding: far above its own
-// normal, earlier than the absolute rule. The same absolute rule applies to each SKU of the
-// stream on its own, so one SKU being refunded en masse stands out among many honest ones.
+// is a proportion, so its Wilson score interval is meaningful. A finding needs MinOrders orders
+// (so 2 refunds of 3 orders page nobody) and either
+//   - the absolute rule: a rate of at least Rate (60 %) with a lower bound (at Confidence) of at
+//     least LowerBound (50 %): 21 refunded of 30 orders, 38 of 60; or
+//   - the relative rule: a lower bound at or above max(BaselineFactor × baseline, BaselineFloor),
+//     far above the stream's own normal (the share of its earlier orders refunded within Window
+//     of being placed, learnt from orders that left the cohort while the stream was clean) or,
+//     until it has one, above what honest streams show (PriorRate, 5 %): with the defaults a lower
+//     bound of 25 %, e.g. 9 of 20 orders or 30 % of 500. It catches what the absolute rule
+//     misses: a 10-minute wave of 70 % refunds is diluted to 30–45 % in a 30-minute cohort by the
+//     honest orders around it — still 6–9 times the honest rate — and flags within minutes.
+//
+// The absolute rule also applies to each SKU of the stream on its own, so one SKU refunded en
+// masse stands out among many honest ones.
 //
 // Honest refunds (7–15 % of orders) mostly come hours later, as returns; within 30 min only quick
 // cancellations (a few percent of orders) count. Refund velocity, the delay from order to refund,
@@ -217,8 +223,8 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 
 	lb := wilsonLower(k, n, d.z)
 	hasBase := st.baseN >= float64(c.BaselineMinOrders)
-	base := 0.0
-	if st.baseN > 0 {
+	base := c.PriorRate
+	if hasBase {
 		base = st.baseK / st.baseN
 	}
 	relThr := max(c.BaselineFactor*base, c.BaselineFloor)
@@ -227,7 +233,7 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		rate = float64(k) / float64(n)
 	}
 	absFired := n >= c.MinOrders && rate >= c.Rate && lb >= c.LowerBound
-	relFired := !absFired && hasBase && n >= c.MinOrders && lb >= relThr
+	relFired := !absFired && (hasBase || c.PriorRate > 0) && n >= c.MinOrders && lb >= relThr
 	sku, skuLB := -1, 0.0
 	for i := range d.skuN {
 		if int(d.skuN[i]) < c.MinOrders {
@@ -266,8 +272,12 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		score = lb
 	case relFired:
 		fired = append(fired, "refund_rate_vs_baseline")
-		texts = append(texts, cohort+", against this stream's usual "+fmtPct(base)+" refunded within "+window+
-			"; threshold "+fmtPct(relThr)+")")
+		against := "this stream's usual " + fmtPct(base)
+		if !hasBase {
+			against = "the " + fmtPct(base) + " honest streams usually see"
+		}
+		texts = append(texts, cohort+", against "+against+" refunded within "+window+"; the limit is "+fmtPct(relThr)+
+			" at "+conf+" confidence)")
 		score = lb
 	default:
 		texts = append(texts, cohort+")")
@@ -308,10 +318,12 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		sig["sku_refund_rate_lower_bound"] = round4(skuLB)
 	}
 	baseline := map[string]float64{"rate_threshold": c.Rate, "lower_bound_threshold": c.LowerBound, "confidence": c.Confidence}
+	baseline["relative_threshold"] = round4(relThr)
 	if hasBase {
 		baseline["refund_rate"] = round4(base)
 		baseline["orders"] = round4(st.baseN)
-		baseline["relative_threshold"] = round4(relThr)
+	} else {
+		baseline["prior_rate"] = c.PriorRate
 	}
 	return Finding{
 		StreamID: id, Score: score, Severity: d.sev.of(score),
