@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"reflect"
+	"sort"
 	"testing"
 	"time"
 
@@ -77,6 +78,10 @@ func TestRunDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := rep.Runs[0], rep.Runs[1]
+	// The same flags, whatever order the store returns them in.
+	for _, o := range []*Outcome{&a, &b} {
+		sort.Slice(o.Flags, func(i, j int) bool { return o.Flags[i].FlagID < o.Flags[j].FlagID })
+	}
 	if len(a.Flags) == 0 || !reflect.DeepEqual(a.Flags, b.Flags) || !reflect.DeepEqual(a.Labels, b.Labels) || a.Messages != b.Messages {
 		t.Errorf("two runs of seed 1 differ:\n%+v\n%+v", a.Flags, b.Flags)
 	}
