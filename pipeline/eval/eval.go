@@ -7,6 +7,7 @@
 package eval
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -297,6 +298,11 @@ func runSeed(ctx context.Context, cfg Config, seed int64, start time.Time) (out 
 	if len(out.Flags) != len(pub.first) {
 		return out, fmt.Errorf("%d flags published, %d stored", len(pub.first), len(out.Flags))
 	}
+	// In first-emission order: the store's min(detected_at), by which readFlags sorted, depends
+	// on whether parts merged.
+	slices.SortFunc(out.Flags, func(a, b Flag) int {
+		return cmp.Or(a.FirstDetected.Compare(b.FirstDetected), cmp.Compare(a.FlagID, b.FlagID))
+	})
 	out.Start = start.UTC()
 	// surge_midnight may have moved an explicit start back (never the default one): the first
 	// event tells.
