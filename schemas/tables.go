@@ -220,6 +220,7 @@ var AnomalyFlags = &Table{Name: "anomaly_flags", Columns: []Column{
 	{Name: "summary", Type: TypeString, Doc: "the evidence in words"},
 	{Name: "evidence", Type: TypeString, Doc: "the evidence as JSON: fired signals, values, baselines"},
 	{Name: "replayed", Type: TypeUInt8, Doc: "1: raised by `livepulse replay`, not live"},
+	{Name: "replay_id", Type: TypeString, Doc: "the replay run that raised it; empty for live flags"},
 	{Name: "version", Type: TypeUInt64, Doc: "emission order; the highest wins"},
 	{Name: "emitted_at", Type: TypeTime, Doc: "wall time of this emission"},
 }}

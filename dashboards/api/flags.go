@@ -15,8 +15,9 @@ import (
 // flagsAPI serves the detectors' flags: history from anomaly_flags, live ones from the hub.
 type flagsAPI struct{ cfg Config }
 
-// serveFlags answers GET /api/flags?since=&kind=&stream_id=&state=&limit= with the latest
-// emission of each flag detected since `since` (RFC 3339; default 24 h ago), newest first.
+// serveFlags answers GET /api/flags?since=&kind=&stream_id=&state=&limit=&replay= with the latest
+// emission of each flag detected since `since` (RFC 3339; default 24 h ago), newest first: the
+// live flags, or with replay=ID those of one `livepulse replay` run.
 func (f *flagsAPI) serveFlags(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	since := f.now().Add(-24 * time.Hour)
@@ -38,6 +39,7 @@ func (f *flagsAPI) serveFlags(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	where := []string{fmt.Sprintf("detected_at >= fromUnixTimestamp64Milli(%d, 'UTC')", since.UnixMilli())}
+	where = append(where, "replay_id = "+sqlString(q.Get("replay")))
 	for _, col := range []string{"kind", "stream_id", "kol_id", "state"} {
 		if v := q.Get(col); v != "" {
 			where = append(where, col+" = "+sqlString(v))
@@ -45,7 +47,7 @@ func (f *flagsAPI) serveFlags(w http.ResponseWriter, r *http.Request) {
 	}
 	sql := `SELECT flag_id, kind, stream_id, kol_id, brand_id, platform, severity, score,
   toUnixTimestamp64Milli(window_start) AS window_start_ms, toUnixTimestamp64Milli(window_end) AS window_end_ms,
-  toUnixTimestamp64Milli(detected_at) AS detected_at_ms, state, evidence, replayed
+  toUnixTimestamp64Milli(detected_at) AS detected_at_ms, state, evidence, replayed, replay_id
 FROM anomaly_flags FINAL WHERE ` + strings.Join(where, " AND ") + `
 ORDER BY detected_at_ms DESC, flag_id LIMIT ` + strconv.Itoa(limit) + `
 SETTINGS output_format_json_quote_64bit_integers = 0`

@@ -27,7 +27,12 @@ func TestFlagsAPI(t *testing.T) {
 		mk("a", "viewer_inflation", "s-1", now.Add(-time.Hour)),
 		mk("b", "refund_spike", "s-2", now.Add(-2*time.Hour)),
 		mk("old", "refund_spike", "s-2", now.Add(-48*time.Hour)),
-	}, false); err != nil {
+	}, ""); err != nil {
+		t.Fatal(err)
+	}
+	// A replay's flags stay apart from the live ones (same flag id, another run).
+	if err := pub.Publish(context.Background(), []detectors.Flag{mk("a", "viewer_inflation", "s-1", now.Add(-time.Hour)),
+		mk("r", "order_brushing", "s-3", now.Add(-time.Hour))}, "replay-1"); err != nil {
 		t.Fatal(err)
 	}
 	h := Handler(Config{Store: st, Flags: pub.Hub, Now: func() time.Time { return now }, Location: time.UTC})
@@ -74,4 +79,6 @@ func TestFlagsAPI(t *testing.T) {
 	f("?stream_id=s-1", http.StatusOK, "a")
 	f("?stream_id='%20OR%201=1%20--", http.StatusOK)
 	f("?since=yesterday", http.StatusBadRequest)
+	f("?replay=replay-1", http.StatusOK, "a@replay-1", "r@replay-1")
+	f("?replay=replay-2", http.StatusOK)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/livepulse/livepulse/pipeline/flags"
 	"github.com/livepulse/livepulse/pipeline/ingest"
 	"github.com/livepulse/livepulse/pipeline/metrics"
+	"github.com/livepulse/livepulse/pipeline/replay"
 	"github.com/livepulse/livepulse/pipeline/rollup"
 	"github.com/livepulse/livepulse/pipeline/simulate"
 	"github.com/livepulse/livepulse/pipeline/store"
@@ -65,6 +66,9 @@ type Config struct {
 	LibraryPath, DataDir string
 	// Timeout bounds each run's wall time. Default 15 min.
 	Timeout time.Duration
+	// Replay, when set, also replays each run's stored traffic (pipeline/replay) and records
+	// how its flags differ from the live ones in Outcome.ReplayMismatches.
+	Replay bool
 	// Logger receives progress at info level; nil is silent.
 	Logger *slog.Logger
 }
@@ -269,6 +273,7 @@ func runSeed(ctx context.Context, cfg Config, seed int64, start time.Time) (out 
 	if err := proc.Emit(ctx); err != nil {
 		return out, err
 	}
+	until := proc.Watermark() // where the live detectors stopped; a replay stops there too
 	if err := stop(); err != nil {
 		return out, err
 	}
@@ -279,7 +284,7 @@ func runSeed(ctx context.Context, cfg Config, seed int64, start time.Time) (out 
 	if out.Late, err = queryInt(ctx, st, "SELECT count() FROM viewer_events WHERE late = 1"); err != nil {
 		return out, err
 	}
-	if out.Flags, err = readFlags(ctx, st); err != nil {
+	if out.Flags, err = readFlags(ctx, st, ""); err != nil {
 		return out, err
 	}
 	// The first emission of each flag, as published: anomaly_flags keeps only the last version
@@ -313,8 +318,65 @@ func runSeed(ctx context.Context, cfg Config, seed int64, start time.Time) (out 
 	if first != 0 && first < start.UnixMilli() {
 		out.Start = time.UnixMilli(first).Truncate(time.Second).UTC()
 	}
+	if cfg.Replay {
+		if out.ReplayMismatches, err = replayMatches(ctx, cfg, st, pub.Publisher, out, until); err != nil {
+			return out, err
+		}
+	}
 	out.Elapsed = time.Since(began)
 	return out, nil
+}
+
+// replayMatches replays the stored traffic of a run through `livepulse replay`'s code and lists
+// how its flags differ from the live ones (nothing, when detection is a function of event time).
+func replayMatches(ctx context.Context, cfg Config, st *store.Store, pub *flags.Publisher, live Outcome, until int64) ([]string, error) {
+	id := fmt.Sprintf("eval-seed-%d", live.Seed)
+	rec := &recorder{Publisher: pub, first: map[string]int64{}}
+	rep, err := replay.Run(ctx, st, rec, replay.Config{From: live.Start, To: time.UnixMilli(until), Detectors: cfg.Detectors, ID: id})
+	if err != nil {
+		return nil, err
+	}
+	replayed, err := readFlags(ctx, st, id)
+	if err != nil {
+		return nil, err
+	}
+	for i := range replayed { // the first emission as published, as for the live flags
+		f := &replayed[i]
+		f.FlagID = strings.TrimSuffix(f.FlagID, "@"+id)
+		first, ok := rec.first[f.FlagID]
+		if !ok {
+			return nil, fmt.Errorf("replayed flag %s is stored but was never published", f.FlagID)
+		}
+		f.FirstDetected = time.UnixMilli(first).UTC()
+	}
+	key := func(f Flag) string {
+		return fmt.Sprintf("%s %s %s window %s–%s first %s severity %s score %.4f state %s",
+			f.FlagID, f.Kind, f.StreamID, f.WindowStart.Format(time.TimeOnly), f.WindowEnd.Format(time.TimeOnly),
+			f.FirstDetected.Format(time.TimeOnly), f.Severity, f.Score, f.State)
+	}
+	want, got := map[string]bool{}, map[string]bool{}
+	for _, f := range live.Flags {
+		want[key(f)] = true
+	}
+	for _, f := range replayed {
+		got[key(f)] = true
+	}
+	var diff []string
+	for k := range want {
+		if !got[k] {
+			diff = append(diff, "live only: "+k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			diff = append(diff, "replay only: "+k)
+		}
+	}
+	if rep.Late > 0 {
+		diff = append(diff, fmt.Sprintf("replay saw %d late events", rep.Late))
+	}
+	slices.Sort(diff)
+	return diff, nil
 }
 
 // recorder is the flags publisher that notes each flag's first emission (event time).
@@ -324,8 +386,8 @@ type recorder struct {
 	first map[string]int64 // flag_id → earliest DetectedAt published
 }
 
-func (r *recorder) Publish(ctx context.Context, fs []detectors.Flag, replayed bool) error {
-	if err := r.Publisher.Publish(ctx, fs, replayed); err != nil {
+func (r *recorder) Publish(ctx context.Context, fs []detectors.Flag, replayID string) error {
+	if err := r.Publisher.Publish(ctx, fs, replayID); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -339,11 +401,12 @@ func (r *recorder) Publish(ctx context.Context, fs []detectors.Flag, replayed bo
 }
 
 // readFlags reads the flags' last versions (FINAL) with the earliest detected_at of each.
-func readFlags(ctx context.Context, st *store.Store) ([]Flag, error) {
-	const q = `SELECT f.flag_id, f.kind, f.stream_id, f.severity, f.score, f.state,
+// readFlags reads the flags of one run: live ones (replayID "") or a replay's.
+func readFlags(ctx context.Context, st *store.Store, replayID string) ([]Flag, error) {
+	q := `SELECT f.flag_id, f.kind, f.stream_id, f.severity, f.score, f.state,
   toUnixTimestamp64Milli(f.window_start), toUnixTimestamp64Milli(f.window_end), toUnixTimestamp64Milli(e.first),
   arrayStringConcat(JSONExtract(f.evidence, 'fired', 'Array(String)'), ',')
-FROM (SELECT * FROM anomaly_flags FINAL) AS f
+FROM (SELECT * FROM anomaly_flags FINAL WHERE replay_id = ` + quote(replayID) + `) AS f
 INNER JOIN (SELECT flag_id, min(detected_at) AS first FROM anomaly_flags GROUP BY flag_id) AS e ON e.flag_id = f.flag_id
 ORDER BY e.first, f.flag_id`
 	raw, err := st.Backend().Query(ctx, q, "TabSeparated")
@@ -397,4 +460,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
+}
+
+// quote returns s as a ClickHouse string literal.
+func quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }

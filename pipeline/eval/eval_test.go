@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +47,9 @@ func TestTargets(t *testing.T) {
 		targets.MedianTTF = 15 * time.Minute
 	}
 	lib := testenv.Library(t)
-	rep, err := Run(context.Background(), ciConfig(lib))
+	cfg := ciConfig(lib)
+	cfg.Replay = true // and `livepulse replay` of the stored traffic must flag the same
+	rep, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +60,9 @@ func TestTargets(t *testing.T) {
 	for _, o := range rep.Runs {
 		if len(o.Labels) != len(simulate.Scenarios()) || o.Late != 0 {
 			t.Errorf("seed %d: %d labels, %d late events", o.Seed, len(o.Labels), o.Late)
+		}
+		if len(o.ReplayMismatches) > 0 {
+			t.Errorf("seed %d: the replay's flags differ from the live ones:\n%s", o.Seed, strings.Join(o.ReplayMismatches, "\n"))
 		}
 	}
 	if err := rep.Check(targets); err != nil {

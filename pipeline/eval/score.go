@@ -48,6 +48,9 @@ type Outcome struct {
 	Late int64 `json:"late_events"`
 	// Elapsed is the wall time of the run (broker, store, simulation, pipeline, read back).
 	Elapsed time.Duration `json:"-"`
+	// ReplayMismatches lists flags that differ between the live run and its replay
+	// (Config.Replay); empty when they agree.
+	ReplayMismatches []string `json:"replay_mismatches,omitempty"`
 }
 
 // Flag classes of Match.Class: why a flag is (not) a true positive.

@@ -25,6 +25,7 @@ import (
 type Row struct {
 	detectors.Flag
 	Replayed  bool
+	ReplayID  string // the replay run; empty for live flags
 	Version   uint64
 	EmittedAt int64 // Unix ms, wall clock
 }
@@ -57,6 +58,7 @@ func (r Rows) AppendRowBinary(b []byte, _ int64) []byte {
 		b = str(b, f.Evidence.Summary)
 		b = str(b, string(ev))
 		b = append(b, boolByte(f.Replayed))
+		b = str(b, f.ReplayID)
 		b = le.AppendUint64(b, f.Version)
 		b = le.AppendUint64(b, uint64(f.EmittedAt))
 	}
@@ -69,7 +71,7 @@ func (r Rows) Values(i int, _ time.Time) []any {
 	ms := func(v int64) time.Time { return time.UnixMilli(v).UTC() }
 	return []any{f.FlagID, f.Kind, f.StreamID, f.KOLID, f.BrandID, f.Platform, string(f.Severity), f.Score,
 		ms(f.WindowStart), ms(f.WindowEnd), ms(f.DetectedAt), f.State, f.Evidence.Summary, string(ev),
-		boolByte(f.Replayed), f.Version, ms(f.EmittedAt)}
+		boolByte(f.Replayed), f.ReplayID, f.Version, ms(f.EmittedAt)}
 }
 
 func boolByte(v bool) uint8 {
@@ -137,8 +139,9 @@ func NewPublisher(cfg Config, st *store.Store) *Publisher {
 }
 
 // Publish stores flags in ClickHouse (the record: an error is returned and the caller retries),
-// then writes them to Kafka, subscribers and webhooks (best effort, logged).
-func (p *Publisher) Publish(ctx context.Context, fs []detectors.Flag, replayed bool) error {
+// then writes them to Kafka, subscribers and webhooks (best effort, logged). replayID names the
+// replay run that raised them ("" for live flags); replayed flags are only stored, never sent.
+func (p *Publisher) Publish(ctx context.Context, fs []detectors.Flag, replayID string) error {
 	if len(fs) == 0 {
 		return nil
 	}
@@ -149,10 +152,17 @@ func (p *Publisher) Publish(ctx context.Context, fs []detectors.Flag, replayed b
 	v := p.version
 	p.mu.Unlock()
 	for i, f := range fs {
-		rows[i] = Row{Flag: f, Replayed: replayed, Version: v, EmittedAt: now.UnixMilli()}
+		if replayID != "" {
+			// anomaly_flags keeps one row per flag_id: a replay's must not replace the live one.
+			f.FlagID += "@" + replayID
+		}
+		rows[i] = Row{Flag: f, Replayed: replayID != "", ReplayID: replayID, Version: v, EmittedAt: now.UnixMilli()}
 	}
 	if err := p.st.Insert(ctx, now, rows); err != nil {
 		return fmt.Errorf("cannot store %d flags: %w", len(fs), err)
+	}
+	if replayID != "" {
+		return nil // a replay must not page anyone: its flags are for comparison, in the store
 	}
 	msgs := make([]kafka.Message, len(rows))
 	for i := range rows {

@@ -38,11 +38,11 @@ func TestPublish(t *testing.T) {
 		Score: 0.7, WindowStart: 1_000, WindowEnd: 61_000, DetectedAt: 61_000, State: "open",
 		Evidence: detectors.Evidence{Summary: "40 of 50 orders refunded", Fired: []string{"rate"}, Signals: map[string]float64{"rate": 0.8}}}
 	ctx := context.Background()
-	if err := p.Publish(ctx, []detectors.Flag{f}, false); err != nil {
+	if err := p.Publish(ctx, []detectors.Flag{f}, ""); err != nil {
 		t.Fatal(err)
 	}
 	f.State, f.DetectedAt = "closed", 121_000
-	if err := p.Publish(ctx, []detectors.Flag{f}, false); err != nil {
+	if err := p.Publish(ctx, []detectors.Flag{f}, ""); err != nil {
 		t.Fatal(err)
 	}
 	out, err := st.Backend().Query(ctx, "SELECT flag_id, state, summary, JSONExtractFloat(evidence, 'signals', 'rate') FROM anomaly_flags FINAL", "TabSeparated")

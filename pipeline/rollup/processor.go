@@ -42,7 +42,7 @@ type Config struct {
 
 // FlagPublisher delivers flags (pipeline/flags.Publisher).
 type FlagPublisher interface {
-	Publish(ctx context.Context, fs []detectors.Flag, replayed bool) error
+	Publish(ctx context.Context, fs []detectors.Flag, replayID string) error
 }
 
 // Processor implements ingest.Processor.
@@ -333,7 +333,7 @@ func (p *Processor) publishFlags(ctx context.Context, parts map[int32]*shardStat
 	if len(all) == 0 {
 		return nil
 	}
-	if err := p.cfg.Flags.Publish(ctx, all, false); err != nil {
+	if err := p.cfg.Flags.Publish(ctx, all, ""); err != nil {
 		return err
 	}
 	for _, part := range ready {

@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/livepulse/livepulse/detectors"
 	"github.com/livepulse/livepulse/pipeline/metrics"
+	"github.com/livepulse/livepulse/pipeline/store"
 	"github.com/livepulse/livepulse/schemas"
 )
 
@@ -35,40 +35,10 @@ func (p *Processor) rebuild(ctx context.Context, part int32, det *detectors.Engi
 		emitFrom = firstOpenMinute(w, p.cfg.Metrics.AllowedLateness)
 		warmStart = emitFrom - p.cfg.Metrics.SessionTimeout.Milliseconds() - time.Minute.Milliseconds()
 	}
-	var events []schemas.Event
-	dec := schemas.NewDecoder(schemas.DecoderConfig{PastHorizon: -1, FutureSkew: 100 * 365 * 24 * time.Hour, MaxBytes: 1 << 20})
-	for _, k := range schemas.Kinds {
-		t := schemas.TableFor(k)
-		var cols []string
-		for _, c := range t.Columns {
-			switch {
-			case c.Name == "ts":
-				cols = append(cols, "toUnixTimestamp64Milli(ts) AS ts")
-			case c.Contract:
-				cols = append(cols, c.Name)
-			}
-		}
-		// Filter in a subquery: the outer alias ts (Unix ms) would shadow the column in WHERE.
-		q := fmt.Sprintf(`SELECT %s FROM (
-  SELECT * FROM %s WHERE kafka_partition = %d AND late = 0 AND ts >= fromUnixTimestamp64Milli(%d, 'UTC'))
-ORDER BY ts, kafka_offset
-SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 1`,
-			strings.Join(cols, ", "), t.Name, part, warmStart)
-		out, err := p.st.Backend().Query(ctx, q, "JSONEachRow")
-		if err != nil {
-			return nil, 0, fmt.Errorf("cannot read %s to rebuild partition %d: %w", t.Name, part, err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(out))
-		sc.Buffer(make([]byte, 1<<16), 1<<20)
-		for sc.Scan() {
-			var ev schemas.Event
-			if err := dec.Decode(k, sc.Bytes(), time.Now(), &ev); err != nil {
-				return nil, 0, fmt.Errorf("cannot decode stored %s row to rebuild partition %d: %w", t.Name, part, err)
-			}
-			events = append(events, ev)
-		}
+	events, err := p.st.ReadEvents(ctx, store.EventRange{Partition: part, From: warmStart, To: math.MaxInt64})
+	if err != nil {
+		return nil, 0, fmt.Errorf("cannot rebuild partition %d: %w", part, err)
 	}
-	slices.SortStableFunc(events, func(a, b schemas.Event) int { return int(a.Header().TS - b.Header().TS) })
 	for i := range events {
 		shard.Add(&events[i], math.MinInt64) // stored with late = 0: never late
 		if det != nil {

@@ -78,7 +78,9 @@ func migrations() []migration {
 	}
 	v2.statements = append(v2.statements, createTableSQL(schemas.StreamMetrics1m), createRollupProgress)
 	v3 := migration{version: 3, name: "anomaly_flags", statements: []string{createTableSQL(schemas.AnomalyFlags)}}
-	return []migration{v1, v2, v3}
+	v4 := migration{version: 4, name: "anomaly_flags.replay_id", statements: []string{
+		"ALTER TABLE anomaly_flags ADD COLUMN IF NOT EXISTS replay_id String COMMENT " + quote(columnDoc(schemas.AnomalyFlags, "replay_id")) + " AFTER replayed"}}
+	return []migration{v1, v2, v3, v4}
 }
 
 // SchemaVersion is the version Migrate brings a store to.
