@@ -22,6 +22,7 @@ var commands = []struct {
 	{"migrate", "create or upgrade the ClickHouse schema", runMigrate},
 	{"query", "read-only SQL against the store", runQuery},
 	{"eval", "score the detectors on simulated scenarios through the real pipeline", runEval},
+	{"replay", "re-run the detectors over stored events; flags stored as a replay run", runReplay},
 }
 
 func main() {

@@ -78,6 +78,7 @@ func Handler(cfg Config) http.Handler {
 	fl := &flagsAPI{cfg: cfg}
 	mux.HandleFunc("GET /api/flags", fl.serveFlags)
 	mux.HandleFunc("GET /api/flags/stream", fl.serveFlagStream)
+	mux.HandleFunc("POST /api/replay", s.serveReplay)
 	return mux
 }
 
