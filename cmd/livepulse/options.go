@@ -132,6 +132,7 @@ func (o *pipelineOptions) config(log *slog.Logger, m *ingest.Metrics) ingest.Con
 		GroupID:       o.group,
 		Topics:        topics,
 		DLQTopic:      o.topicPrefix + "dlq",
+		OutputTopics:  []string{o.topicPrefix + "flags"},
 		Partitions:    o.partitions,
 		BatchRows:     o.batchRows,
 		FlushInterval: o.flushInterval,

@@ -25,6 +25,9 @@ type Config struct {
 	// DLQTopic receives dead letters, with headers naming source topic, partition, offset and
 	// reason. Default "livepulse.dlq".
 	DLQTopic string
+	// OutputTopics are other topics livepulse writes (the flags topic), created with the rest
+	// when missing, so nothing relies on the broker's auto-creation. Default none.
+	OutputTopics []string
 	// Partitions is the partition count used when the pipeline creates missing topics. Default 4.
 	Partitions int
 	// ReplicationFactor is used when creating topics. Default 1.

@@ -16,13 +16,13 @@ func transport(d *kafka.Dialer) *kafka.Transport {
 	return &kafka.Transport{TLS: d.TLS, SASL: d.SASLMechanism, ClientID: "livepulse", DialTimeout: 10 * time.Second}
 }
 
-// EnsureTopics creates the event and dead-letter topics that are missing, and checks that the
+// EnsureTopics creates the event, dead-letter and output topics that are missing, and checks that the
 // three event topics have the same partition count: partition p of each must hold the same
 // streams, or a stream's orders and viewers would be counted in different processes.
 func EnsureTopics(ctx context.Context, cfg Config) error {
 	cfg = cfg.withDefaults()
 	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport(cfg.Dialer)}
-	want := []string{cfg.DLQTopic}
+	want := append([]string{cfg.DLQTopic}, cfg.OutputTopics...)
 	for _, k := range schemas.Kinds {
 		want = append(want, cfg.Topics[k])
 	}
