@@ -47,6 +47,10 @@ type Config struct {
 	// UpdateScoreDelta: an open flag is emitted again when its peak score grows by at least this
 	// much (or its severity rises). Default 0.1.
 	UpdateScoreDelta float64 `yaml:"update_score_delta"`
+	// RefreshEvery: an open flag is also emitted again when this much event time passed since
+	// its last emission, so its stored window_end (and an SSE or webhook reader's) is never more
+	// than this stale while the anomaly lasts. Default 1m.
+	RefreshEvery Duration `yaml:"refresh_every"`
 	// Severity maps a finding's score to its severity.
 	Severity SeverityConfig `yaml:"severity"`
 
@@ -254,6 +258,7 @@ func DefaultConfig() Config {
 		CloseAfter:       6,
 		StreamIdle:       Duration(time.Hour),
 		UpdateScoreDelta: 0.1,
+		RefreshEvery:     Duration(time.Minute),
 		Severity:         SeverityConfig{Warning: 0.5, Critical: 0.8},
 		ViewerInflation: ViewerInflationConfig{
 			Enabled:            true,
@@ -323,6 +328,7 @@ func (c Config) Validate() error {
 	v.atLeast("close_after", c.CloseAfter, 1)
 	v.dur("stream_idle", c.StreamIdle, time.Millisecond)
 	v.share0("update_score_delta", c.UpdateScoreDelta)
+	v.dur("refresh_every", c.RefreshEvery, time.Millisecond)
 	v.share("severity.warning", c.Severity.Warning)
 	v.share("severity.critical", c.Severity.Critical)
 	if c.Severity.Warning >= c.Severity.Critical && v.ok("severity.warning", "severity.critical") {

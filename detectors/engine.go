@@ -60,9 +60,10 @@ type episode struct {
 	flag   Flag  // current state: peak score, severity and evidence; window so far
 	seenAt int64 // the last evaluation with a finding
 	clean  int   // consecutive evaluations without a finding
-	// what was last emitted, to tell material changes
+	// what was last emitted, and when (event time), to tell material changes
 	sentScore float64
 	sentSev   Severity
+	sentAt    int64
 }
 
 // NewEngine returns an engine running the enabled detectors of cfg, which must be valid (see
@@ -294,7 +295,8 @@ func (e *Engine) evaluate(t int64, out []Flag) []Flag {
 			if f.Score > fl.Score {
 				fl.Score, fl.Severity, fl.Evidence = f.Score, f.Severity, f.Evidence
 			}
-			if fl.Severity.rank() > ep.sentSev.rank() || fl.Score >= ep.sentScore+e.cfg.UpdateScoreDelta {
+			if fl.Severity.rank() > ep.sentSev.rank() || fl.Score >= ep.sentScore+e.cfg.UpdateScoreDelta ||
+				t-ep.sentAt >= e.cfg.RefreshEvery.ms() {
 				fl.DetectedAt = t
 				emit = append(emit, ep.send())
 			}
@@ -329,7 +331,7 @@ func (e *Engine) evaluate(t int64, out []Flag) []Flag {
 
 // send returns a copy of the episode's flag to emit, remembering what was sent.
 func (ep *episode) send() Flag {
-	ep.sentScore, ep.sentSev = ep.flag.Score, ep.flag.Severity
+	ep.sentScore, ep.sentSev, ep.sentAt = ep.flag.Score, ep.flag.Severity, ep.flag.DetectedAt
 	f := ep.flag
 	f.Evidence = f.Evidence.clone()
 	return f

@@ -43,6 +43,13 @@ func TestOneFlagPerEpisode(t *testing.T) {
 	if last.State != StateClosed {
 		t.Fatalf("last emission is %s, want closed", last.State)
 	}
+	// While open it is emitted at least every refresh_every (1 min), so the stored window_end is
+	// current, even when the score does not grow.
+	for i := 1; i < len(flags)-1; i++ {
+		if gap := flags[i].DetectedAt - flags[i-1].DetectedAt; gap > minute {
+			t.Errorf("open flag not emitted for %ds (emissions %d and %d)", gap/1000, i-1, i)
+		}
+	}
 	// Closed once the median ratio is clean again (a few evaluations after +1320 s) plus 6 clean
 	// evaluations; the window ends at the last anomalous evaluation.
 	if last.WindowEnd < t0+22*minute || last.WindowEnd > t0+23*minute || last.DetectedAt != last.WindowEnd+6*10_000 {
