@@ -174,6 +174,11 @@ type RefundSpikeConfig struct {
 	// Window: orders placed in the last Window form the cohort (sliding by the evaluation step).
 	// Default 30m.
 	Window Duration `yaml:"window"`
+	// ShortWindow: the cohort of the orders placed in the last ShortWindow is judged too, by the
+	// same rules, so a wave of refunds shorter than Window is not diluted by the honest orders
+	// before and after it (a 10-minute spike on a small stream). 0 turns it off; at most Window.
+	// Default 10m.
+	ShortWindow Duration `yaml:"short_window"`
 	// MinOrders: fewer orders in the cohort (of the stream, or of one SKU) never make a finding.
 	// Default 20.
 	MinOrders int `yaml:"min_orders"`
@@ -292,6 +297,7 @@ func DefaultConfig() Config {
 		RefundSpike: RefundSpikeConfig{
 			Enabled:           true,
 			Window:            Duration(30 * time.Minute),
+			ShortWindow:       Duration(10 * time.Minute),
 			MinOrders:         20,
 			Rate:              0.6,
 			LowerBound:        0.5,
@@ -378,6 +384,10 @@ func (c Config) Validate() error {
 	rs := c.RefundSpike
 	p = "refund_spike."
 	v.dur(p+"window", rs.Window, time.Millisecond)
+	v.dur(p+"short_window", rs.ShortWindow, 0)
+	if rs.ShortWindow > rs.Window && v.ok(p+"window", p+"short_window") {
+		v.add(p+"short_window", "must be at most refund_spike.window (%s), got %s", rs.Window, rs.ShortWindow)
+	}
 	v.atLeast(p+"min_orders", rs.MinOrders, 1)
 	v.share(p+"rate", rs.Rate)
 	v.share(p+"lower_bound", rs.LowerBound)

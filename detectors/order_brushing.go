@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/livepulse/livepulse/schemas"
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
 
 // order_brushing: fake orders placed by a few accounts or devices to inflate a stream's sales.
@@ -115,19 +116,19 @@ func (d *orderBrushing) Observe(ev *schemas.Event) {
 			return // only joins carry the device
 		}
 		st := d.stream(v.StreamID, v.TS)
-		key := hashString(domViewer, v.ViewerID)
+		key := idhash.String(idhash.Viewer, v.ViewerID)
 		if _, ok := st.viewers[key]; !ok && len(st.viewers) >= d.c.MaxViewers {
 			return
 		}
-		st.viewers[key] = obDevice{device: nonZero(hashString(domDevice, v.DeviceID)), ts: v.TS}
+		st.viewers[key] = obDevice{device: nonZero(idhash.String(idhash.Device, v.DeviceID)), ts: v.TS}
 	case schemas.KindOrder:
 		o := &ev.Order
 		st := d.stream(o.StreamID, o.TS)
 		if len(st.orders)-st.head >= d.c.MaxOrders {
 			d.retire(st)
 		}
-		buyer := hashString(domViewer, o.BuyerID)
-		id := hashString(domOrder, o.OrderID)
+		buyer := idhash.String(idhash.Viewer, o.BuyerID)
+		id := idhash.String(idhash.ID, o.OrderID)
 		d.index[id] = obRef{st: st, seq: st.seq0 + uint64(len(st.orders))}
 		st.orders = append(st.orders, obOrder{ts: o.TS, id: id, buyer: buyer, dv: st.viewers[buyer].device, amount: o.Amount})
 		d.count(st, &st.orders[len(st.orders)-1], +1)
@@ -136,7 +137,7 @@ func (d *orderBrushing) Observe(ev *schemas.Event) {
 		}
 	case schemas.KindRefund:
 		r := &ev.Refund
-		if ref, ok := d.index[hashString(domOrder, r.OrderID)]; ok {
+		if ref, ok := d.index[idhash.String(idhash.ID, r.OrderID)]; ok {
 			ref.st.orders[ref.seq-ref.st.seq0].refunded = true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/livepulse/livepulse/schemas"
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
 
 // refund_spike: a stream's orders are being refunded at a rate no honest stream shows.
@@ -26,6 +27,10 @@ import (
 //     misses: a 10-minute wave of 70 % refunds is diluted to 30–45 % in a 30-minute cohort by the
 //     honest orders around it — still 6–9 times the honest rate — and flags within minutes.
 //
+// Both rules also judge the cohort of the last ShortWindow (10 min): a wave shorter than Window
+// on a small stream is diluted in the long cohort by the honest orders before and after it, not
+// in the short one. The surer of the two that fires is reported.
+//
 // The absolute rule also applies to each SKU of the stream on its own, so one SKU refunded en
 // masse stands out among many honest ones.
 //
@@ -44,14 +49,15 @@ import (
 // at 1.
 
 type refundSpike struct {
-	c                             RefundSpikeConfig
-	sev                           SeverityConfig
-	idle, window, quick, halfLife int64
-	z                             float64
-	streams                       map[string]*rsStream
-	index                         map[uint64]rsRef // order id → its stream and sequence number
-	skuN, skuK                    []int32          // scratch: cohort per SKU
-	delays                        []int64          // scratch
+	c                          RefundSpikeConfig
+	sev                        SeverityConfig
+	idle, window, short, quick int64
+	halfLife                   int64
+	z                          float64
+	streams                    map[string]*rsStream
+	index                      map[uint64]rsRef // order id → its stream and sequence number
+	skuN, skuK                 []int32          // scratch: cohort per SKU
+	delays                     []int64          // scratch
 }
 
 type rsRef struct {
@@ -84,7 +90,7 @@ func NewRefundSpike(cfg Config) Detector {
 	c := cfg.RefundSpike
 	return &refundSpike{
 		c: c, sev: cfg.Severity,
-		idle: cfg.StreamIdle.ms(), window: c.Window.ms(), quick: c.QuickRefund.ms(), halfLife: c.BaselineHalfLife.ms(),
+		idle: cfg.StreamIdle.ms(), window: c.Window.ms(), short: c.ShortWindow.ms(), quick: c.QuickRefund.ms(), halfLife: c.BaselineHalfLife.ms(),
 		z:       zFor(c.Confidence),
 		streams: make(map[string]*rsStream),
 		index:   make(map[uint64]rsRef),
@@ -118,12 +124,12 @@ func (d *refundSpike) Observe(ev *schemas.Event) {
 				st.skuIdx[o.SKUID] = sku
 			}
 		}
-		id := hashString(domOrder, o.OrderID)
+		id := idhash.String(idhash.ID, o.OrderID)
 		d.index[id] = rsRef{st: st, seq: st.seq0 + uint64(len(st.orders))}
 		st.orders = append(st.orders, rsOrder{ts: o.TS, id: id, sku: sku})
 	case schemas.KindRefund:
 		r := &ev.Refund
-		ref, ok := d.index[hashString(domOrder, r.OrderID)]
+		ref, ok := d.index[idhash.String(idhash.ID, r.OrderID)]
 		if !ok {
 			return
 		}
@@ -184,15 +190,25 @@ func (d *refundSpike) Evaluate(t int64) []Finding {
 	return out
 }
 
+// rsCohort is the orders of one cohort window and how many of them were refunded.
+type rsCohort struct {
+	window, lo int64
+	n, k       int
+	lb         float64
+	abs, rel   bool
+}
+
 func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, bool) {
 	lo := t - d.window
 	for st.head < len(st.orders) && st.orders[st.head].ts < lo {
 		d.retire(st, !st.flagged, t)
 	}
 	c := &d.c
-	n, k, quick := 0, 0, 0
-	first := t
-	delays := d.delays[:0]
+	all := [2]rsCohort{{window: d.window, lo: lo}, {window: d.short, lo: t - d.short}}
+	cohorts := all[:1]
+	if d.short > 0 && d.short < d.window {
+		cohorts = all[:2]
+	}
 	d.skuN = slices.Grow(d.skuN[:0], len(st.skus))[:len(st.skus)]
 	d.skuK = slices.Grow(d.skuK[:0], len(st.skus))[:len(st.skus)]
 	clear(d.skuN)
@@ -202,38 +218,51 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		if o.ts < lo {
 			continue // out of order: behind a newer one, retired soon
 		}
-		n++
+		for j := range cohorts {
+			if o.ts >= cohorts[j].lo {
+				cohorts[j].n++
+				if o.refunded {
+					cohorts[j].k++
+				}
+			}
+		}
 		if o.sku >= 0 {
 			d.skuN[o.sku]++
-		}
-		if o.refunded {
-			k++
-			delay := max(0, o.refundTS-o.ts)
-			delays = append(delays, delay)
-			if delay <= d.quick {
-				quick++
-			}
-			first = min(first, o.ts)
-			if o.sku >= 0 {
+			if o.refunded {
 				d.skuK[o.sku]++
 			}
 		}
 	}
-	d.delays = delays[:0]
 
-	lb := wilsonLower(k, n, d.z)
 	hasBase := st.baseN >= float64(c.BaselineMinOrders)
 	base := c.PriorRate
 	if hasBase {
 		base = st.baseK / st.baseN
 	}
 	relThr := max(c.BaselineFactor*base, c.BaselineFloor)
+	// The cohort judged: the first (the full window) unless only the short one fires, or both
+	// fire and the short one is surer.
+	best := 0
+	for j := range cohorts {
+		ch := &cohorts[j]
+		ch.lb = wilsonLower(ch.k, ch.n, d.z)
+		rate := 0.0
+		if ch.n > 0 {
+			rate = float64(ch.k) / float64(ch.n)
+		}
+		ch.abs = ch.n >= c.MinOrders && rate >= c.Rate && ch.lb >= c.LowerBound
+		ch.rel = !ch.abs && (hasBase || c.PriorRate > 0) && ch.n >= c.MinOrders && ch.lb >= relThr
+		b := &cohorts[best]
+		if fired := ch.abs || ch.rel; fired && (!(b.abs || b.rel) || ch.lb > b.lb) {
+			best = j
+		}
+	}
+	ch := cohorts[best]
+	n, k, lb, absFired, relFired := ch.n, ch.k, ch.lb, ch.abs, ch.rel
 	rate := 0.0
 	if n > 0 {
 		rate = float64(k) / float64(n)
 	}
-	absFired := n >= c.MinOrders && rate >= c.Rate && lb >= c.LowerBound
-	relFired := !absFired && (hasBase || c.PriorRate > 0) && n >= c.MinOrders && lb >= relThr
 	sku, skuLB := -1, 0.0
 	for i := range d.skuN {
 		if int(d.skuN[i]) < c.MinOrders {
@@ -250,6 +279,23 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		return Finding{}, false
 	}
 
+	// Velocity and the evidence's window over the judged cohort.
+	quick, first := 0, t
+	delays := d.delays[:0]
+	for i := st.head; i < len(st.orders); i++ {
+		o := &st.orders[i]
+		if o.ts < ch.lo || !o.refunded {
+			continue
+		}
+		delay := max(0, o.refundTS-o.ts)
+		delays = append(delays, delay)
+		if delay <= d.quick {
+			quick++
+		}
+		first = min(first, o.ts)
+	}
+	d.delays = delays[:0]
+
 	slices.Sort(delays)
 	median := int64(0)
 	if len(delays) > 0 {
@@ -260,7 +306,7 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		quickShare = float64(quick) / float64(k)
 	}
 	conf := fmtPct(c.Confidence)
-	window := fmtDur(d.window)
+	window := fmtDur(ch.window)
 	var fired, texts []string
 	score := 0.0
 	cohort := fmtInt(int64(k)) + " of " + fmtInt(int64(n)) + " orders placed in the last " + window + " have been refunded (" +
@@ -276,7 +322,7 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		if !hasBase {
 			against = "the " + fmtPct(base) + " honest streams usually see"
 		}
-		texts = append(texts, cohort+", against "+against+" refunded within "+window+"; the limit is "+fmtPct(relThr)+
+		texts = append(texts, cohort+", against "+against+" refunded within "+fmtDur(d.window)+"; the limit is "+fmtPct(relThr)+
 			" at "+conf+" confidence)")
 		score = lb
 	default:
@@ -297,7 +343,7 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 			fmtDur(d.quick)+" of the order (median delay "+fmtDur(median)+")")
 	}
 	if hasBase {
-		texts = append(texts, "this stream usually has "+fmtPct(base)+" of its orders refunded within "+window+
+		texts = append(texts, "this stream usually has "+fmtPct(base)+" of its orders refunded within "+fmtDur(d.window)+
 			" (over "+fmtInt(int64(math.Round(st.baseN)))+" orders)")
 	} else {
 		texts = append(texts, "no baseline for this stream yet (honest streams refund 7–15 % of orders, mostly hours later)")

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/livepulse/livepulse/schemas"
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
 
 // Synthetic traffic for the tests, built here rather than with pipeline/simulate so the tests
@@ -174,7 +175,7 @@ func (g *traffic) session(s *streamCfg, join int64) {
 	if g.rng.Float64() < s.Carrier {
 		ip = "223.104." + strconv.Itoa(7+g.rng.IntN(3)) + "." + strconv.Itoa(1+g.rng.IntN(254))
 	} else {
-		h := mix64(uint64(v/3) + 77) // a household: up to 3 viewers share the line
+		h := idhash.Mix64(uint64(v/3) + 77) // a household: up to 3 viewers share the line
 		ip = strconv.Itoa(int(h%200)+20) + "." + strconv.Itoa(int(h>>8%256)) + "." + strconv.Itoa(int(h>>16%256)) + "." + strconv.Itoa(int(h>>24%254)+1)
 	}
 	session := g.id(s.ID + "-s")

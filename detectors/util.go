@@ -6,41 +6,8 @@ import (
 	"strings"
 
 	"github.com/livepulse/livepulse/schemas"
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
-
-// Hashing. Detectors key their per-stream state by 64-bit hashes of ids (sessions, devices,
-// networks, buyers, orders) instead of the ids: fixed-size keys keep maps small and the hot path
-// free of allocations. FNV-1a with fixed constants and the murmur3 finalizer, so the same id
-// hashes the same in every process and replay (flags must be reproducible). Domains keep a session
-// id and a viewer id with the same text apart. Two ids collide with probability 2⁻⁶⁴.
-const (
-	fnvOffset64 = 14695981039346656037
-	fnvPrime64  = 1099511628211
-
-	domSession = 0xc2b2ae3d27d4eb4f
-	domViewer  = 0x165667b19e3779f9
-	domDevice  = 0x27d4eb2f165667c5
-	domNet     = 0x85ebca77c2b2ae63
-	domOrder   = 0x9e3779b97f4a7c15
-)
-
-func hashString(domain uint64, s string) uint64 {
-	h := uint64(fnvOffset64) ^ domain
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime64
-	}
-	return mix64(h ^ uint64(len(s)))
-}
-
-func mix64(h uint64) uint64 {
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
-	return h
-}
 
 // nonZero keeps 0 free to mean "unknown".
 func nonZero(h uint64) uint64 {
@@ -55,9 +22,9 @@ func nonZero(h uint64) uint64 {
 func sessionKey(v *schemas.Viewer) (uint64, bool) {
 	switch {
 	case v.SessionID != "":
-		return hashString(domSession, v.SessionID), true
+		return idhash.String(idhash.Session, v.SessionID), true
 	case v.ViewerID != "":
-		return hashString(domViewer, v.ViewerID), true
+		return idhash.String(idhash.Viewer, v.ViewerID), true
 	}
 	return 0, false
 }
@@ -83,7 +50,7 @@ func netHash(ip string) uint64 {
 	} else if i := strings.LastIndexByte(ip, '.'); i > 0 {
 		cut = i
 	}
-	return nonZero(hashString(domNet, ip[:cut]))
+	return nonZero(idhash.String(idhash.Net, ip[:cut]))
 }
 
 // floorDiv is a/b rounded toward −∞ (b > 0).

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/livepulse/livepulse/schemas"
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
 
 // viewer_inflation: the audience a stream claims is not the audience it has.
@@ -227,7 +228,7 @@ func (d *viewerInflation) Observe(ev *schemas.Event) {
 		s.signs++
 	}
 	if s.device == 0 && v.DeviceID != "" {
-		s.device = nonZero(hashString(domDevice, v.DeviceID))
+		s.device = nonZero(idhash.String(idhash.Device, v.DeviceID))
 	}
 	if s.net == 0 && v.IP != "" {
 		s.net = netHash(v.IP)

@@ -41,7 +41,7 @@ type Outcome struct {
 	// Evident is, per label, the event time of the first stored event carrying its anomaly (see
 	// evidenceTimes); nil or a zero time: the onset.
 	Evident []time.Time `json:"-"`
-	Flags  []Flag           `json:"-"`
+	Flags   []Flag      `json:"-"`
 	// Start is the event time the run started at.
 	Start time.Time `json:"start"`
 	// Messages and Streams are the simulator's counts (messages produced, distinct streams).

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"testing"
+
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
 
 func TestDistinctExactBelowBound(t *testing.T) {
@@ -12,7 +14,7 @@ func TestDistinctExactBelowBound(t *testing.T) {
 		var d distinct
 		for r := 0; r < repeats; r++ {
 			for i := range values {
-				d.add(hashString(domainID, "buyer-"+strconv.Itoa(i)), limit)
+				d.add(idhash.String(idhash.ID, "buyer-"+strconv.Itoa(i)), limit)
 			}
 		}
 		if got := d.count(); got != want {
@@ -57,10 +59,10 @@ func TestHLLError(t *testing.T) {
 	for _, n := range sizes {
 		var d distinct
 		for i := range n {
-			d.add(hashString(domainViewer, "viewer-"+strconv.Itoa(i)), 4096)
+			d.add(idhash.String(idhash.Viewer, "viewer-"+strconv.Itoa(i)), 4096)
 		}
 		for i := range n / 10 { // duplicates
-			d.add(hashString(domainViewer, "viewer-"+strconv.Itoa(i)), 4096)
+			d.add(idhash.String(idhash.Viewer, "viewer-"+strconv.Itoa(i)), 4096)
 		}
 		got := d.count()
 		rel := (float64(got) - float64(n)) / float64(n)
@@ -68,20 +70,5 @@ func TestHLLError(t *testing.T) {
 		if math.Abs(rel) > 0.02 {
 			t.Errorf("%d distinct: estimate %d off by %.2f %%", n, got, 100*rel)
 		}
-	}
-}
-
-func TestHashStable(t *testing.T) {
-	// The hash must not change between processes or releases: rows are compared across replays.
-	if got := hashString(domainID, "order-1"); got != hashString(domainID, "order-1") {
-		t.Fatal("unstable")
-	}
-	if hashString(domainSession, "x") == hashString(domainViewer, "x") {
-		t.Fatal("domains collide")
-	}
-	const want = uint64(0xf84e894ef7845c51)
-	if got := hashString(domainID, "livepulse"); got != want {
-		t.Logf("hashString(domainID, \"livepulse\") = %#x", got)
-		t.Fatalf("hash changed: %#x, want %#x (update only if the change is deliberate)", got, want)
 	}
 }

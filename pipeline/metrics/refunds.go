@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/livepulse/livepulse/schemas"
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
 
 // Refund attribution.
@@ -87,7 +88,7 @@ func (sh *Shard) attribute(lab *streamLabels, ts int64, amount schemas.Money, or
 	b.active = true
 	b.refunds++
 	b.refundAmount += amount
-	b.refundedOrders.add(hashString(domainID, orderID), sh.p.exact)
+	b.refundedOrders.add(idhash.String(idhash.ID, orderID), sh.p.exact)
 }
 
 // resolvePending looks up the orders of waiting refunds and gives up, counting them unmatched, on

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/livepulse/livepulse/schemas"
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
 
 // Sessions.
@@ -48,9 +49,9 @@ type session struct {
 func sessionKey(v *schemas.Viewer) (uint64, bool) {
 	switch {
 	case v.SessionID != "":
-		return hashString(domainSession, v.SessionID), true
+		return idhash.String(idhash.Session, v.SessionID), true
 	case v.ViewerID != "":
-		return hashString(domainViewer, v.ViewerID), true
+		return idhash.String(idhash.Viewer, v.ViewerID), true
 	}
 	return 0, false
 }

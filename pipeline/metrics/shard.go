@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/livepulse/livepulse/schemas"
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
 
 // Shard aggregates the events of one partition number (partition p of every event topic: the
@@ -91,7 +92,7 @@ func (sh *Shard) Add(ev *schemas.Event, watermark int64) (late bool) {
 		b.active = true
 		b.orders++
 		b.gmv += o.Amount
-		b.buyers.add(hashString(domainID, o.BuyerID), sh.p.exact)
+		b.buyers.add(idhash.String(idhash.ID, o.BuyerID), sh.p.exact)
 		sh.rememberOrder(o.OrderID, st.lab, o.TS)
 	case schemas.KindRefund:
 		sh.addRefund(st, &ev.Refund)
@@ -121,7 +122,7 @@ func (sh *Shard) addViewer(st *stream, v *schemas.Viewer, m int64) {
 		return
 	}
 	if v.ViewerID != "" {
-		b.viewers.add(hashString(domainViewer, v.ViewerID), sh.p.exact)
+		b.viewers.add(idhash.String(idhash.Viewer, v.ViewerID), sh.p.exact)
 	}
 	if key, ok := sessionKey(v); ok {
 		sh.applySession(st, key, v.Action, v.TS)
