@@ -140,7 +140,7 @@ func TestBoardInBrowser(t *testing.T) {
 	shot := func(name string) {
 		t.Helper()
 		time.Sleep(1200 * time.Millisecond) // let the ticker and the charts settle
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
@@ -206,7 +206,14 @@ func TestBoardInBrowser(t *testing.T) {
 	if n := text(".score-grid .kpi:last-child .v"); n == "0" {
 		t.Errorf("the audit of flagged KOL %s shows no flag", flags.Flags[0].KOLID)
 	}
+	do("open the flagged stream's minutes", chromedp.Click(chromedp.CSS(".streams a.name")))
+	waitJS("the stream's charts in the audit", `document.querySelectorAll("#audit-body .chart svg").length >= 3`, 20*time.Second)
 	shot("board-audit.png")
+
+	// The executive view on a wall screen.
+	do("open the board on a wall screen", chromedp.EmulateViewport(2560, 1440), chromedp.Navigate(base+"/"))
+	waitJS("the wall-screen board", `/[1-9]/.test(document.querySelector("#gmv-ticker").textContent) && !!document.querySelector("#chart-gmv svg rect")`, 20*time.Second)
+	shot("board-executive-wall.png")
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -134,7 +134,7 @@ function renderLive() {
     kpi("Live streams", group(g.stream_count), `${rep.platforms.length} platforms`),
   );
   barList($("#top-kols"), rep.top_kols.map((k) => ({ label: k.kol_id, value: cents(k.gmv), sub: `${group(k.orders)} orders · ${pct(k.conversion_rate, 2)} conv.`, href: "#/audit?kol=" + encodeURIComponent(k.kol_id) })), "No KOL has sold anything today yet.");
-  barList($("#top-streams"), rep.top_streams.map((s) => ({ label: s.stream_id, value: cents(s.gmv), sub: `${s.kol_id} · ${s.platform} · ${compact(s.concurrent_viewers)} watching`, alt: true })), "No stream has sold anything today yet.");
+  barList($("#top-streams"), rep.top_streams.map((s) => ({ label: s.stream_id, value: cents(s.gmv), sub: `${s.kol_id} · ${s.platform} · ${compact(s.concurrent_viewers)} now`, alt: true })), "No stream has sold anything today yet.");
   renderPlatforms();
   fillDatalists(rep);
 }
@@ -145,8 +145,9 @@ function barList(container, items, emptyText) {
   const max = Math.max(...items.map((i) => i.value), 1);
   for (const it of items) {
     const row = h("div", "row");
-    const name = h(it.href ? "a" : "div", "name");
+    const name = h(it.href || it.onClick ? "a" : "div", "name");
     if (it.href) name.href = it.href;
+    if (it.onClick) { name.href = "#"; name.addEventListener("click", (ev) => { ev.preventDefault(); it.onClick(); }); }
     name.textContent = it.label;
     name.title = it.label;
     const track = h("div", "track"), fill = h("div", "fill" + (it.alt ? " alt" : ""));
@@ -186,7 +187,7 @@ function renderMinutes() {
       { label: "GMV", color: "#ffb547", type: "bar", values: m.map((p) => cents(p.gmv) / 100), fmt: (v) => "¥" + money(v * 100) },
       { label: "Orders", color: "#4ea1ff", type: "line", axis: "right", values: m.map((p) => p.orders), fmt: group },
     ],
-    fmtLeft: (v) => "¥" + compactMoney(v * 100), fmtRight: compact,
+    fmtLeft: (v) => "¥" + compactMoney(v * 100), fmtRight: compact, minSpan: 30 * 60000,
     empty: "No sales recorded today yet: the chart fills in as minutes close.",
   });
 }
@@ -252,7 +253,7 @@ function flagCard(f, selectable) {
   d.dataset.flagId = f.flag_id;
   const head = h("div", "head");
   head.append(h("span", "sev " + f.severity, f.severity), h("span", "kind", KIND_NAMES[f.kind] || f.kind), h("span", "state " + f.state, f.state),
-    h("span", "meta", `${f.stream_id} · ${f.kol_id || "?"} · ${f.platform || ""} · score ${Number(f.score).toFixed(2)} · ${clock(f.at)}`));
+    h("span", "meta", [f.stream_id, f.kol_id, f.platform, "score " + Number(f.score).toFixed(2), clock(f.at)].filter(Boolean).join(" · ")));
   d.append(head, h("div", "summary", f.summary));
   d.addEventListener("click", () => { location.hash = "#/trust"; state.selectedFlag = f.flag_id; state.fresh.delete(f.flag_id); renderTrust(); });
   return d;
@@ -302,30 +303,41 @@ function renderFlagDetail() {
   box.append(head, meta, h("p", "summary", f.summary));
   const ev = f.evidence || {};
   const chips = h("div", "chips");
-  for (const name of Object.keys(ev.signals || {})) {
+  const fired = ev.fired || [];
+  const names = Object.keys(ev.signals || {}).sort((a, b) => (fired.includes(b) - fired.includes(a)) || a.localeCompare(b));
+  for (const name of names) {
     const base = ev.baseline && ev.baseline[name] !== undefined ? ` (baseline ${fmtSignal(ev.baseline[name])})` : "";
-    chips.append(h("span", "chip" + ((ev.fired || []).includes(name) ? " fired" : ""), `${name} ${fmtSignal(ev.signals[name])}${base}`));
+    chips.append(h("span", "chip" + (fired.includes(name) ? " fired" : ""), `${name} ${fmtSignal(ev.signals[name])}${base}`));
   }
   box.append(chips);
+  if (detail.error) { box.append(h("div", "empty", detail.error)); return; }
+  if (!detail.data || detail.id !== f.flag_id) { box.append(h("div", "empty", "Loading the stream…")); return; }
+  streamCharts(box, detail.data, { from: f.ws, to: Math.max(f.we, f.ws + 60000), label: "flag" });
+}
+
+// streamCharts draws a stream's minutes (a /api/streams/{id} response) into box: its viewers,
+// measured against displayed, and its orders and refunds; band shades a flag's window.
+function streamCharts(box, data, band) {
   const c1 = h("div", "chart"), c2 = h("div", "chart");
   const l1 = h("div", "legend"), l2 = h("div", "legend");
   box.append(h("h2", "", "Viewers: measured vs displayed"), c1, l1, h("h2", "", "Orders and refunds"), c2, l2);
-  if (detail.error) { c1.replaceChildren(h("div", "empty", detail.error)); c2.remove(); return; }
-  if (!detail.data || detail.id !== f.flag_id) { c1.append(h("div", "empty", "Loading the stream…")); return; }
-  const m = detail.data.minutes;
+  const m = data.minutes;
   const x = m.map((p) => ms(p.minute));
-  const band = { from: f.ws, to: Math.max(f.we, f.ws + 60000), label: "flag" };
+  // The range asked for, narrowed to the stream's minutes in it with 5 min either side (at
+  // least half an hour).
+  const start = Math.max(ms(data.from), (x[0] || 0) - 5 * 60000);
+  const range = [start, Math.min(ms(data.to), Math.max((x[x.length - 1] || 0) + 5 * 60000, start + 30 * 60000))];
   const viewers = [
     { label: "Measured concurrent", color: "#3ddc97", type: "area", values: m.map((p) => p.concurrent_viewers), fmt: group },
-    { label: "Displayed count", color: "#ff5c7a", type: "line", values: m.map((p) => p.reported_viewers), fmt: group },
+    { label: "Displayed count", color: "#ff5c7a", type: "line", values: m.map((p) => p.reported_viewers || null), fmt: group },
   ];
-  Chart.time(c1, { x, series: viewers, fmtLeft: compact, band });
+  Chart.time(c1, { x, series: viewers, fmtLeft: compact, band, range });
   legend(l1, viewers);
   const sales = [
     { label: "Orders", color: "#4ea1ff", type: "bar", values: m.map((p) => p.orders), fmt: group },
     { label: "Refunds", color: "#ff5c5c", type: "bar", values: m.map((p) => p.refunds), fmt: group },
   ];
-  Chart.time(c2, { x, series: sales, fmtLeft: compact, band });
+  Chart.time(c2, { x, series: sales, fmtLeft: compact, band, range });
   legend(l2, sales);
 }
 const fmtSignal = (v) => (Math.abs(v) >= 100 ? group(v) : Number(v).toFixed(Math.abs(v) < 1 ? 3 : 2));
@@ -401,23 +413,42 @@ function scorecard(rep, k) {
     const series = [
       { label: "GMV", color: "#ffb547", type: "bar", values: m.map((p) => cents(p.gmv) / 100), fmt: (v) => "¥" + money(v * 100) },
       { label: "Measured concurrent viewers", color: "#3ddc97", type: "line", axis: "right", values: m.map((p) => p.concurrent_viewers), fmt: group },
-      { label: "Displayed viewers", color: "#ff5c7a", type: "line", axis: "right", dash: "5 4", values: m.map((p) => p.reported_viewers), fmt: group },
+      { label: "Displayed viewers", color: "#ff5c7a", type: "line", axis: "right", dash: "5 4", values: m.map((p) => p.reported_viewers || null), fmt: group },
     ];
-    Chart.time(chart, { x: m.map((p) => ms(p.minute)), series, fmtLeft: (v) => "¥" + compactMoney(v * 100), fmtRight: compact });
+    Chart.time(chart, { x: m.map((p) => ms(p.minute)), series, fmtLeft: (v) => "¥" + compactMoney(v * 100), fmtRight: compact, minSpan: 30 * 60000 });
     legend(lg, series);
   });
   const fl = h("div", "card");
   fl.append(h("h2", "", `Flags with their evidence (${k.flag_count})`));
   if (!k.flags.length) fl.append(h("div", "empty", "No flag was raised on this KOL's streams in the range."));
-  for (const f of k.flags) fl.append(flagCard(normFlag(f), false));
-  const st = h("div", "card streams");
-  st.append(h("h2", "", `Streams (${k.streams.length}) · minute series`));
-  barList(st, k.streams.map((s) => ({ label: s.stream_id, value: cents(s.gmv), sub: `${s.platform} · brand ${s.brand_id} · ${group(s.orders)} orders`, href: s.minutes_url })), "No streams.");
+  for (const f of k.flags) fl.append(flagCard(normFlag({ ...f, kol_id: k.kol_id }), false));
+  const st = h("div", "card streams"), stBars = h("div", "bars");
+  st.append(h("h2", "", `Streams (${k.streams.length}) · links to their minute series`), stBars);
+  const panel = h("div", "card");
+  panel.hidden = true;
+  const showStream = async (s) => {
+    panel.hidden = false;
+    panel.replaceChildren(h("div", "empty", "Loading " + s.stream_id + "…"));
+    try {
+      const data = await getJSON(s.minutes_url);
+      const head = h("h2", "", `Stream ${s.stream_id} · ${s.platform} · brand ${s.brand_id} · `);
+      const raw = h("a", "", "JSON");
+      raw.href = s.minutes_url;
+      head.append(raw);
+      panel.replaceChildren(head);
+      const flags = k.flags.filter((f) => f.stream_id === s.stream_id).map(normFlag);
+      streamCharts(panel, data, flags.length ? { from: flags[0].ws, to: Math.max(flags[0].we, flags[0].ws + 60000), label: "flag" } : null);
+    } catch (e) {
+      panel.replaceChildren(h("div", "error", "Cannot load the stream: " + e.message));
+    }
+  };
+  barList(stBars, k.streams.map((s) => ({ label: s.stream_id, value: cents(s.gmv), sub: `${s.platform} · ${group(s.orders)} orders · ${pct(s.conversion_rate, 2)} conv.`, onClick: () => showStream(s) })), "No streams.");
   const row = h("div", "grid exec-bottom");
   row.style.gridTemplateColumns = "minmax(0,1.4fr) minmax(0,1fr)";
   row.style.marginTop = "1.1rem";
   row.append(fl, st);
-  wrap.append(row);
+  panel.style.marginTop = "1.1rem";
+  wrap.append(row, panel);
   return wrap;
 }
 

@@ -39,10 +39,14 @@ const Chart = (() => {
     const m = { l: 64, r: hasRight ? 64 : 16, t: 10, b: 40 };
     const iw = W - m.l - m.r, ih = H - m.t - m.b;
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img" }, container);
-    const x0 = opts.x[0], x1 = opts.x[n - 1] + 60000;
+    // The x axis spans the data, at least opts.minSpan (so a few minutes do not make bars as
+    // wide as the chart), or exactly opts.range when given.
     const step = 60000;
+    const x0 = opts.range ? opts.range[0] : opts.x[0];
+    const x1 = opts.range ? opts.range[1] : Math.max(opts.x[n - 1] + step, x0 + (opts.minSpan || 0));
     const xs = (t) => m.l + ((t - x0) / (x1 - x0)) * iw;
-    const maxOf = (axis) => niceMax(Math.max(0, ...opts.series.filter((s) => (s.axis || "left") === axis).flatMap((s) => s.values)));
+    // A null value is "no reading" (a line breaks there), not zero.
+    const maxOf = (axis) => niceMax(Math.max(0, ...opts.series.filter((s) => (s.axis || "left") === axis).flatMap((s) => s.values.filter((v) => v !== null))));
     const max = { left: maxOf("left"), right: maxOf("right") };
     const ys = (v, axis) => m.t + ih - (v / max[axis || "left"]) * ih;
 
@@ -52,9 +56,12 @@ const Chart = (() => {
       el("text", { x: m.l - 8, y: y + 4, "text-anchor": "end" }, svg).textContent = (opts.fmtLeft || String)(max.left * (1 - i / 4));
       if (hasRight) el("text", { x: m.l + iw + 8, y: y + 4 }, svg).textContent = (opts.fmtRight || String)(max.right * (1 - i / 4));
     }
-    const ticks = Math.min(8, Math.max(2, Math.floor(iw / 90)));
-    for (let i = 0; i <= ticks; i++) {
-      const t = x0 + ((x1 - x0) * i) / ticks;
+    // Time ticks on round minutes, at most one per 90 px.
+    const maxTicks = Math.max(2, Math.floor(iw / 90));
+    const every = [1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720].find((k) => (x1 - x0) / (k * step) <= maxTicks) || 1440;
+    const zone = new Date(x0).getTimezoneOffset() * step; // round in local time
+    for (let t = Math.ceil((x0 - zone) / (every * step)) * every * step + zone; t <= x1; t += every * step) {
+      el("line", { x1: xs(t), x2: xs(t), y1: m.t + ih, y2: m.t + ih + 4, class: "grid-line" }, svg);
       el("text", { x: xs(t), y: H - m.b + 18, "text-anchor": "middle" }, svg).textContent = hhmm(t);
     }
     if (opts.band) {
@@ -65,7 +72,7 @@ const Chart = (() => {
       }
     }
     const bars = opts.series.filter((s) => s.type === "bar");
-    const slot = (iw / ((x1 - x0) / step)) * 0.8;
+    const slot = Math.min(48, (iw / ((x1 - x0) / step)) * 0.8);
     bars.forEach((s, bi) => {
       const bw = Math.max(1, slot / bars.length);
       s.values.forEach((v, i) => {
@@ -75,12 +82,20 @@ const Chart = (() => {
       });
     });
     for (const s of opts.series.filter((s) => s.type !== "bar")) {
-      const pts = s.values.map((v, i) => [xs(opts.x[i]) + slot / 2, ys(v, s.axis)]);
-      const d = pts.map((p, i) => (i ? "L" : "M") + p[0].toFixed(1) + "," + p[1].toFixed(1)).join("");
-      if (s.type === "area" && pts.length) {
-        el("path", { d: d + `L${pts[pts.length - 1][0]},${m.t + ih}L${pts[0][0]},${m.t + ih}Z`, fill: s.color, opacity: 0.18 }, svg);
+      // Runs of consecutive readings, each drawn as its own path.
+      const runs = [[]];
+      s.values.forEach((v, i) => {
+        if (v === null) { if (runs[runs.length - 1].length) runs.push([]); return; }
+        runs[runs.length - 1].push([xs(opts.x[i]) + slot / 2, ys(v, s.axis)]);
+      });
+      for (const pts of runs.filter((r) => r.length)) {
+        const d = pts.map((p, i) => (i ? "L" : "M") + p[0].toFixed(1) + "," + p[1].toFixed(1)).join("");
+        if (s.type === "area") {
+          el("path", { d: d + `L${pts[pts.length - 1][0]},${m.t + ih}L${pts[0][0]},${m.t + ih}Z`, fill: s.color, opacity: 0.18 }, svg);
+        }
+        el("path", { d, fill: "none", stroke: s.color, "stroke-width": 2.2, "stroke-linejoin": "round", "stroke-dasharray": s.dash || "" }, svg);
+        if (pts.length === 1) el("circle", { cx: pts[0][0], cy: pts[0][1], r: 3, fill: s.color }, svg);
       }
-      el("path", { d, fill: "none", stroke: s.color, "stroke-width": 2.2, "stroke-linejoin": "round", "stroke-dasharray": s.dash || "" }, svg);
     }
     // Hover read-out.
     const tip = document.createElement("div");
@@ -103,7 +118,7 @@ const Chart = (() => {
       tip.appendChild(head);
       for (const s of opts.series) {
         const line = document.createElement("div");
-        line.textContent = `${s.label}: ${(s.fmt || String)(s.values[i])}`;
+        line.textContent = `${s.label}: ${s.values[i] === null ? "no reading" : (s.fmt || String)(s.values[i])}`;
         line.style.color = s.color;
         tip.appendChild(line);
       }
@@ -126,12 +141,10 @@ const Chart = (() => {
       return;
     }
     const wrap = document.createElement("div");
-    wrap.style.cssText = "display:flex;align-items:center;gap:1.2rem;height:100%";
+    wrap.className = "donut";
     container.appendChild(wrap);
     const size = 180, r = 70, c = 2 * Math.PI * r;
-    const svg = el("svg", { viewBox: `0 0 ${size} ${size}`, width: "45%", role: "img" });
-    svg.style.cssText = "max-height:100%;flex:none;height:auto";
-    wrap.appendChild(svg);
+    const svg = el("svg", { viewBox: `0 0 ${size} ${size}`, role: "img" }, wrap);
     el("circle", { cx: size / 2, cy: size / 2, r, fill: "none", stroke: "#0d1427", "stroke-width": 26 }, svg);
     let off = 0;
     for (const p of parts) {
@@ -141,14 +154,12 @@ const Chart = (() => {
       off += len;
     }
     const legend = document.createElement("div");
-    legend.className = "bars";
-    legend.style.flex = "1";
+    legend.className = "donut-legend";
     for (const p of parts) {
       const row = document.createElement("div");
-      row.style.cssText = "display:flex;justify-content:space-between;gap:.6rem;margin:.4rem 0";
       const name = document.createElement("span");
       const sw = document.createElement("i");
-      sw.style.cssText = `display:inline-block;width:.75rem;height:.75rem;border-radius:3px;margin-right:.4rem;background:${p.color}`;
+      sw.style.background = p.color;
       name.append(sw, p.label);
       const val = document.createElement("span");
       val.className = "val";
