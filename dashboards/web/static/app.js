@@ -29,7 +29,7 @@ const compactMoney = (c) => {
   if (v >= 1e4) return sign + (v / 1e3).toFixed(1) + "k";
   return sign + v.toFixed(v >= 100 ? 0 : 2);
 };
-const compact = (n) => (n >= 1e6 ? (n / 1e6).toFixed(2) + "M" : n >= 1e4 ? (n / 1e3).toFixed(1) + "k" : group(n));
+const compact = (n) => (n >= 1e6 ? (n / 1e6).toFixed(2) + "M" : n >= 1e4 ? (n / 1e3).toFixed(1) + "k" : Number.isInteger(n) ? group(n) : n.toFixed(1));
 const pct = (r, d = 1) => (100 * (r || 0)).toFixed(d) + "%";
 const ms = (t) => (typeof t === "number" ? t : Date.parse(t));
 const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
@@ -134,7 +134,7 @@ function renderLive() {
     kpi("Live streams", group(g.stream_count), `${rep.platforms.length} platforms`),
   );
   barList($("#top-kols"), rep.top_kols.map((k) => ({ label: k.kol_id, value: cents(k.gmv), sub: `${group(k.orders)} orders · ${pct(k.conversion_rate, 2)} conv.`, href: "#/audit?kol=" + encodeURIComponent(k.kol_id) })), "No KOL has sold anything today yet.");
-  barList($("#top-streams"), rep.top_streams.map((s) => ({ label: s.stream_id, value: cents(s.gmv), sub: `${s.kol_id} · ${s.platform} · ${compact(s.concurrent_viewers)} now`, alt: true })), "No stream has sold anything today yet.");
+  barList($("#top-streams"), rep.top_streams.map((s) => ({ label: s.stream_id, value: cents(s.gmv), sub: `${s.kol_id} · ${s.platform}`, alt: true })), "No stream has sold anything today yet.");
   renderPlatforms();
   fillDatalists(rep);
 }
