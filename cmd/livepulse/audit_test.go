@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,6 +98,29 @@ func TestAuditCommand(t *testing.T) {
 	gmv := tbl.Column(tbl.Schema().FieldIndices("gmv")[0]).Data().Chunk(0).(*array.Decimal128).Value(0)
 	if tbl.NumRows() != 1 || gmv.LowBits() != 123_45 {
 		t.Errorf("parquet: %d rows, gmv %v", tbl.NumRows(), gmv)
+	}
+
+	// With an instance holding the data directory, the command asks it: the same bytes.
+	inProcess := audit("--brand", "b1", "--format", "json")
+	st, err = so.open(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var served atomic.Int64
+	h := api.Handler(api.Config{Store: st})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served.Add(1); h.ServeHTTP(w, r) }))
+	defer srv.Close()
+	addrFile := filepath.Join(dir, "livepulse.http")
+	if err := os.WriteFile(addrFile, []byte(strings.TrimPrefix(srv.URL, "http://")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(addrFile)
+	if fromInstance := audit("--brand", "b1", "--format", "json"); !bytes.Equal(fromInstance, inProcess) {
+		t.Errorf("the instance answered\n%s\nin process:\n%s", fromInstance, inProcess)
+	}
+	if served.Load() != 1 {
+		t.Errorf("the instance served %d requests, want 1", served.Load())
 	}
 
 	for args, want := range map[string]string{

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/livepulse/livepulse/dashboards/api"
 	"github.com/livepulse/livepulse/pipeline/simulate"
 	"github.com/livepulse/livepulse/pipeline/testenv"
 )
@@ -214,6 +216,16 @@ func TestBoardInBrowser(t *testing.T) {
 	do("open the board on a wall screen", chromedp.EmulateViewport(2560, 1440), chromedp.Navigate(base+"/"))
 	waitJS("the wall-screen board", `/[1-9]/.test(document.querySelector("#gmv-ticker").textContent) && !!document.querySelector("#chart-gmv svg rect")`, 20*time.Second)
 	shot("board-executive-wall.png")
+
+	// Beyond loopback the same board is behind the bearer token: the browser is sent to the
+	// sign-in page, signs in once, and the page and its streams then work on the cookie.
+	secured := httptest.NewServer(api.RequireToken("board-test-token", p.httpSrv.Handler))
+	defer func() { secured.CloseClientConnections(); secured.Close() }() // ends the open SSE streams
+	do("open the board behind a token", chromedp.Navigate(secured.URL+"/"))
+	waitJS("the sign-in page", `location.pathname === "/login" && !!document.querySelector("#token")`, 10*time.Second)
+	do("sign in", chromedp.SendKeys(chromedp.CSS("#token"), "board-test-token"), chromedp.Submit(chromedp.CSS("#token")))
+	waitJS("the board after signing in", `location.pathname === "/" && /[1-9]/.test(document.querySelector("#gmv-ticker")?.textContent || "")`, 20*time.Second)
+	do("leave the board", chromedp.Navigate("about:blank"))
 
 	mu.Lock()
 	defer mu.Unlock()

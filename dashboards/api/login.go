@@ -17,7 +17,7 @@ const tokenCookie = "livepulse_token"
 
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>livepulse · sign in</title>
+<title>livepulse · sign in</title><link rel="icon" href="data:,">
 <style>
 body{margin:0;min-height:100vh;display:grid;place-items:center;background:#0b1020;color:#e6e9f2;font:16px system-ui,sans-serif}
 form{background:#141b2f;padding:2rem 2.5rem;border-radius:12px;border:1px solid #263154;min-width:20rem}

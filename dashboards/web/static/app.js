@@ -93,20 +93,22 @@ function connectLive() {
   });
 }
 
-// The ticker counts up from what it shows to the newest GMV over most of a second.
-const ticker = { shown: null, target: 0, from: 0, start: 0 };
-function setTicker(c) {
-  ticker.from = ticker.shown === null ? c : ticker.shown;
-  ticker.target = c;
+// The ticker counts up from what it shows to the newest GMV over most of a second; net GMV
+// moves with it, so the two never disagree on screen.
+const ticker = { shown: null, target: null, from: null, start: 0 };
+function setTicker(gmv, net) {
+  ticker.from = ticker.shown || { gmv, net };
+  ticker.target = { gmv, net };
   ticker.start = performance.now();
   requestAnimationFrame(stepTicker);
 }
 function stepTicker(now) {
   const p = Math.min(1, (now - ticker.start) / 900);
   const e = 1 - Math.pow(1 - p, 3);
-  ticker.shown = Math.round(ticker.from + (ticker.target - ticker.from) * e);
-  const t = $("#gmv-ticker");
-  t.replaceChildren(h("span", "cur", "¥"), document.createTextNode(money(ticker.shown)));
+  const at = (k) => Math.round(ticker.from[k] + (ticker.target[k] - ticker.from[k]) * e);
+  ticker.shown = { gmv: at("gmv"), net: at("net") };
+  $("#gmv-ticker").replaceChildren(h("span", "cur", "¥"), document.createTextNode(money(ticker.shown.gmv)));
+  $("#net-gmv").textContent = "¥" + money(ticker.shown.net);
   if (p < 1) requestAnimationFrame(stepTicker);
 }
 
@@ -121,8 +123,7 @@ function renderLive() {
   const rep = state.live;
   if (!rep || state.view !== "exec") return;
   const g = rep.global;
-  setTicker(cents(g.gmv));
-  $("#net-gmv").textContent = "¥" + money(cents(g.net_gmv));
+  setTicker(cents(g.gmv), cents(g.net_gmv));
   $("#as-of").textContent = rep.as_of ? clock(rep.as_of) : "no data yet";
   $("#range-label").textContent = "· " + rep.from.slice(0, 10);
   $("#kpis").replaceChildren(
