@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -69,19 +71,6 @@ func TestBoardInBrowser(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	// Event time starts 2 min ago and runs 4× faster than the clock: the flag comes within
-	// seconds, and after a minute event time is still within the contract's future skew.
-	gen := simulate.NewGenerator(simulate.Config{Streams: 6, Rate: 300, Start: time.Now().Add(-2 * time.Minute).Truncate(time.Second),
-		Duration: 20 * time.Minute, Seed: 11, Scenarios: []string{simulate.ScenarioViewerInflationCount}, ScenarioOnset: -1})
-	simCtx, stopSim := context.WithCancel(ctx)
-	var simWG sync.WaitGroup
-	simWG.Add(1)
-	go func() {
-		defer simWG.Done()
-		simulate.Produce(simCtx, gen, simulate.ProduceConfig{Brokers: []string{b.Addr()}, Speed: 4})
-	}()
-	defer simWG.Wait()
-	defer stopSim()
 	base := "http://" + p.httpAddr
 
 	// The browser.
@@ -157,7 +146,7 @@ func TestBoardInBrowser(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(timeout)
 		for {
-			ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](cond))
+			ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool]("!!("+cond+")"))
 			if err != nil {
 				t.Fatalf("%s: %v", what, err)
 			}
@@ -174,13 +163,44 @@ func TestBoardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Before any traffic, the board says there is nothing yet rather than drawing zeros.
+	do("open the empty board", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("gmv-ticker")))
+	waitJS("the empty states", `document.querySelector("#chart-gmv .empty")?.textContent.includes("No sales") &&
+		document.querySelector("#top-kols .empty") !== null && document.querySelector("#flags-glance .empty") !== null`, 20*time.Second)
+	shot("board-empty.png")
+
+	// Event time starts 2 min ago and runs 4× faster than the clock: the flag comes within
+	// seconds, and after a minute event time is still within the contract's future skew.
+	gen := simulate.NewGenerator(simulate.Config{Streams: 6, Rate: 300, Start: time.Now().Add(-2 * time.Minute).Truncate(time.Second),
+		Duration: 20 * time.Minute, Seed: 11, Scenarios: []string{simulate.ScenarioViewerInflationCount}, ScenarioOnset: -1})
+	simCtx, stopSim := context.WithCancel(ctx)
+	var simWG sync.WaitGroup
+	simWG.Add(1)
+	go func() {
+		defer simWG.Done()
+		simulate.Produce(simCtx, gen, simulate.ProduceConfig{Brokers: []string{b.Addr()}, Speed: 4})
+	}()
+	defer simWG.Wait()
+	defer stopSim()
+
 	// Executive view: the ticker shows a GMV and counts up.
-	do("open the board", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("gmv-ticker")))
 	waitJS("a GMV on the ticker", `/[1-9]/.test(document.querySelector("#gmv-ticker").textContent)`, 40*time.Second)
 	first := text("#gmv-ticker")
 	waitJS("the ticker to change", fmt.Sprintf(`document.querySelector("#gmv-ticker").textContent !== %q`, first), 15*time.Second)
+	time.Sleep(2 * time.Second) // a second frame, and the count-up to it
 	second := text("#gmv-ticker")
 	t.Logf("GMV ticker: %q, then %q", first, second)
+	for _, v := range []string{first, second} {
+		if !regexp.MustCompile(`^¥\d{1,3}(,\d{3})*\.\d{2}$`).MatchString(v) {
+			t.Errorf("the GMV ticker shows %q, not an amount like ¥1,234.56", v)
+		}
+	}
+	if amount := func(s string) float64 {
+		v, _ := strconv.ParseFloat(strings.NewReplacer("¥", "", ",", "").Replace(s), 64)
+		return v
+	}; amount(second) <= amount(first) {
+		t.Errorf("the GMV ticker went from %q to %q: not up", first, second)
+	}
 	waitJS("the GMV-per-minute chart", `!!document.querySelector("#chart-gmv svg rect")`, 30*time.Second)
 	shot("board-executive.png")
 

@@ -103,7 +103,7 @@ function setTicker(gmv, net) {
   requestAnimationFrame(stepTicker);
 }
 function stepTicker(now) {
-  const p = Math.min(1, (now - ticker.start) / 900);
+  const p = Math.min(1, Math.max(0, (now - ticker.start) / 900)); // a frame may start before setTicker ran
   const e = 1 - Math.pow(1 - p, 3);
   const at = (k) => Math.round(ticker.from[k] + (ticker.target[k] - ticker.from[k]) * e);
   ticker.shown = { gmv: at("gmv"), net: at("net") };
