@@ -130,7 +130,7 @@ func TestBoardInBrowser(t *testing.T) {
 	}
 	shot := func(name string) {
 		t.Helper()
-		time.Sleep(1200 * time.Millisecond) // let the ticker and the charts settle
+		time.Sleep(700 * time.Millisecond) // let the ticker and the charts settle
 		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
