@@ -443,7 +443,7 @@ function scorecard(rep, k) {
       panel.replaceChildren(h("div", "error", "Cannot load the stream: " + e.message));
     }
   };
-  barList(stBars, k.streams.map((s) => ({ label: s.stream_id, value: cents(s.gmv), sub: `${s.platform} · ${group(s.orders)} orders · ${pct(s.conversion_rate, 2)} conv.`, onClick: () => showStream(s) })), "No streams.");
+  barList(stBars, k.streams.map((s) => ({ label: s.stream_id, value: cents(s.gmv), sub: `${s.platform} · ${group(s.orders)} orders`, onClick: () => showStream(s) })), "No streams.");
   const row = h("div", "grid exec-bottom");
   row.style.gridTemplateColumns = "minmax(0,1.4fr) minmax(0,1fr)";
   row.style.marginTop = "1.1rem";
