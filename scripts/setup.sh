@@ -3,7 +3,8 @@
 #   - libchdb.so (the embedded ClickHouse engine) into $LIVEPULSE_HOME/chdb/<version>/, from npm;
 #   - with --test: what the tests drive besides livepulse (apt, when missing): Debian's kcat (a
 #     Kafka client nobody here wrote), docker-compose (validates docker-compose.yml) and
-#     clickhouse-server (18.16: a real server for the clickhouse-go backend's wire tests).
+#     clickhouse-server (18.16: a real server for the clickhouse-go backend's wire tests) and
+#     chromium (the board's headless-browser test).
 # Nothing here is needed to *build* livepulse: the engine is loaded with dlopen at run time.
 set -euo pipefail
 
@@ -28,6 +29,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v kcat >/dev/null || missing+=(kcat)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
   command -v clickhouse-server >/dev/null || missing+=(clickhouse-server)
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "setup: installing ${missing[*]} with apt" >&2

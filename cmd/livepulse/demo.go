@@ -50,11 +50,12 @@ func runDemo(ctx context.Context, args []string) error {
 
 	fmt.Printf(`livepulse demo running — Ctrl-C stops it cleanly.
   Kafka broker     %s   (kcat -b %s -L)
+  Board            http://%s/
   HTTP             http://%s   (/healthz /readyz /metrics)
   SQL              curl -s http://%s/api/query --data-binary 'SELECT count() FROM orders'
                    or: go run ./cmd/livepulse query --data-dir %s 'SELECT platform, sum(amount) FROM orders GROUP BY platform'
   ClickHouse data  %s
-`, b.Addr(), b.Addr(), p.httpAddr, p.httpAddr, so.dataDir, filepath.Join(so.dataDir, "clickhouse"))
+`, b.Addr(), b.Addr(), p.httpAddr, p.httpAddr, p.httpAddr, so.dataDir, filepath.Join(so.dataDir, "clickhouse"))
 
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()

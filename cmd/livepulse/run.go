@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/livepulse/livepulse/dashboards/api"
+	"github.com/livepulse/livepulse/dashboards/web"
 	"github.com/livepulse/livepulse/pipeline/flags"
 	"github.com/livepulse/livepulse/pipeline/ingest"
 	"github.com/livepulse/livepulse/pipeline/rollup"
@@ -100,7 +101,7 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 		return nil, fmt.Errorf("cannot listen on %s: %w", httpAddr, err)
 	}
 	p.httpAddr = ln.Addr().String()
-	handler := api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Flags: p.flags.Hub, Done: p.httpDone})
+	handler := api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Flags: p.flags.Hub, Done: p.httpDone, Board: web.Handler()})
 	if !api.IsLoopback(p.httpAddr) {
 		// Beyond loopback, everything but /healthz needs the bearer token.
 		token, err := api.LoadToken(po.tokenFile)

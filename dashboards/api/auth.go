@@ -44,15 +44,30 @@ func LoadToken(file string) (string, error) {
 }
 
 // RequireToken wraps h so that every request but GET /healthz must carry
-// "Authorization: Bearer <token>". The comparison is constant-time; the token is never logged.
+// "Authorization: Bearer <token>", or the board's sign-in cookie (see login.go). The comparison
+// is constant-time; the token is never logged. A browser asking for the board without either is
+// sent to /login.
 func RequireToken(token string, h http.Handler) http.Handler {
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
+		switch r.URL.Path {
+		case "/healthz":
 			h.ServeHTTP(w, r)
 			return
+		case "/login":
+			serveLogin([]byte(token), w, r)
+			return
 		}
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		cookie := ""
+		if c, err := r.Cookie(tokenCookie); err == nil {
+			cookie = "Bearer " + c.Value
+		}
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 &&
+			subtle.ConstantTimeCompare([]byte(cookie), want) != 1 {
+			if r.URL.Path == "/" && r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="livepulse"`)
 			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
 			return

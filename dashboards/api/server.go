@@ -42,6 +42,8 @@ type Config struct {
 	Now func() time.Time
 	// Flags, if set, feeds /api/flags/stream (the pipeline's flag publisher hub).
 	Flags FlagSubscriber
+	// Board, if set, serves the built-in web board at / (dashboards/web).
+	Board http.Handler
 	// Done, once closed, ends the open /api/live/stream responses. http.Server.Shutdown does not
 	// cancel running handlers and would wait for those streams until its context expires.
 	Done <-chan struct{}
@@ -75,6 +77,11 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /api/live/stream", live.serveStream)
 	mux.HandleFunc("GET /api/streams/{id}", live.serveStreamDetail)
 	mux.HandleFunc("GET /api/kols/{id}", live.serveKOLDetail)
+	mux.HandleFunc("GET /api/live/minutes", live.serveMinutes)
+	mux.HandleFunc("GET /api/audit", live.serveAudit)
+	if cfg.Board != nil {
+		mux.Handle("GET /", cfg.Board)
+	}
 	fl := &flagsAPI{cfg: cfg}
 	mux.HandleFunc("GET /api/flags", fl.serveFlags)
 	mux.HandleFunc("GET /api/flags/stream", fl.serveFlagStream)
