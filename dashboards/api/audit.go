@@ -116,7 +116,7 @@ const auditFlagsSQL = `SELECT
     toUnixTimestamp64Milli(window_start) AS window_start_ms, toUnixTimestamp64Milli(window_end) AS window_end_ms,
     toUnixTimestamp64Milli(detected_at) AS detected_at_ms
 FROM anomaly_flags FINAL
-WHERE {scope} AND window_start < {to} AND window_end >= {from}
+WHERE {scope} AND replay_id = '' AND window_start < {to} AND window_end >= {from}
 ORDER BY detected_at_ms DESC, flag_id
 LIMIT 10000
 SETTINGS output_format_json_quote_64bit_integers = 1`

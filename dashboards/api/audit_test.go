@@ -39,7 +39,13 @@ func seedFlags(t *testing.T, st *store.Store) {
 	if err := pub.Publish(context.Background(), []detectors.Flag{
 		mk("f-s1", "viewer_inflation", s1, m1.UnixMilli(), m2.UnixMilli()),
 		mk("f-s3-old", "refund_spike", s3, dayBefore.Add(-59*time.Minute).UnixMilli(), dayBefore.UnixMilli()),
-	}, false); err != nil {
+	}, ""); err != nil {
+		t.Fatal(err)
+	}
+	// A replay's flags are not the record: the audit must not show them.
+	if err := pub.Publish(context.Background(), []detectors.Flag{
+		mk("f-s1-replayed", "order_brushing", s1, m1.UnixMilli(), m2.UnixMilli()),
+	}, "retuned"); err != nil {
 		t.Fatal(err)
 	}
 }
