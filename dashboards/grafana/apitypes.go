@@ -112,7 +112,7 @@ type detail struct {
 	Minutes []minutePoint `json:"minutes"`
 }
 
-type flag struct {
+type flagRow struct {
 	FlagID      string          `json:"flag_id"`
 	Kind        string          `json:"kind"`
 	StreamID    string          `json:"stream_id"`
@@ -131,5 +131,5 @@ type flag struct {
 
 // flagList is GET /api/flags.
 type flagList struct {
-	Flags []flag `json:"flags"`
+	Flags []flagRow `json:"flags"`
 }

@@ -146,35 +146,35 @@ func streamMinutesFrame(name string, pts []minutePoint) *data.Frame {
 
 // flagsFrame is a table of flags with their evidence: the summary in words, and the whole
 // evidence (fired signals, values, baselines) as JSON.
-func flagsFrame(flags []flag) *data.Frame {
-	summary := func(f *flag) string {
+func flagsFrame(flags []flagRow) *data.Frame {
+	summary := func(f *flagRow) string {
 		var ev struct {
 			Summary string `json:"summary"`
 		}
 		_ = json.Unmarshal(f.Evidence, &ev) // evidence that is not an object has no summary
 		return ev.Summary
 	}
-	evidence := func(f *flag) json.RawMessage {
+	evidence := func(f *flagRow) json.RawMessage {
 		if len(f.Evidence) == 0 {
 			return json.RawMessage("null")
 		}
 		return f.Evidence
 	}
 	return data.NewFrame("flags",
-		data.NewField("detected_at", nil, column(flags, func(f *flag) time.Time { return f.DetectedAt.Time })),
-		data.NewField("kind", nil, column(flags, func(f *flag) string { return f.Kind })),
-		data.NewField("severity", nil, column(flags, func(f *flag) string { return f.Severity })),
-		data.NewField("score", nil, column(flags, func(f *flag) float64 { return f.Score })),
-		data.NewField("state", nil, column(flags, func(f *flag) string { return f.State })),
-		data.NewField("stream_id", nil, column(flags, func(f *flag) string { return f.StreamID })),
-		data.NewField("kol_id", nil, column(flags, func(f *flag) string { return f.KOLID })),
-		data.NewField("brand_id", nil, column(flags, func(f *flag) string { return f.BrandID })),
-		data.NewField("platform", nil, column(flags, func(f *flag) string { return f.Platform })),
+		data.NewField("detected_at", nil, column(flags, func(f *flagRow) time.Time { return f.DetectedAt.Time })),
+		data.NewField("kind", nil, column(flags, func(f *flagRow) string { return f.Kind })),
+		data.NewField("severity", nil, column(flags, func(f *flagRow) string { return f.Severity })),
+		data.NewField("score", nil, column(flags, func(f *flagRow) float64 { return f.Score })),
+		data.NewField("state", nil, column(flags, func(f *flagRow) string { return f.State })),
+		data.NewField("stream_id", nil, column(flags, func(f *flagRow) string { return f.StreamID })),
+		data.NewField("kol_id", nil, column(flags, func(f *flagRow) string { return f.KOLID })),
+		data.NewField("brand_id", nil, column(flags, func(f *flagRow) string { return f.BrandID })),
+		data.NewField("platform", nil, column(flags, func(f *flagRow) string { return f.Platform })),
 		data.NewField("summary", nil, column(flags, summary)),
-		data.NewField("window_start", nil, column(flags, func(f *flag) time.Time { return f.WindowStart.Time })),
-		data.NewField("window_end", nil, column(flags, func(f *flag) time.Time { return f.WindowEnd.Time })),
-		data.NewField("flag_id", nil, column(flags, func(f *flag) string { return f.FlagID })),
-		data.NewField("replayed", nil, column(flags, func(f *flag) bool { return f.Replayed })),
+		data.NewField("window_start", nil, column(flags, func(f *flagRow) time.Time { return f.WindowStart.Time })),
+		data.NewField("window_end", nil, column(flags, func(f *flagRow) time.Time { return f.WindowEnd.Time })),
+		data.NewField("flag_id", nil, column(flags, func(f *flagRow) string { return f.FlagID })),
+		data.NewField("replayed", nil, column(flags, func(f *flagRow) bool { return f.Replayed })),
 		data.NewField("evidence", nil, column(flags, evidence)),
 	)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -66,8 +67,9 @@ func (d *Datasource) query(ctx context.Context, q backend.DataQuery) backend.Dat
 		}
 	}
 	frames, err := d.frames(ctx, q, m)
+	var apiErr *APIError
 	switch {
-	case errors.Is(err, ErrBadQuery):
+	case errors.Is(err, ErrBadQuery), errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
 	case errors.Is(err, ErrUnauthorized):
 		return backend.ErrDataResponseWithSource(backend.StatusUnauthorized, backend.ErrorSourceDownstream,
