@@ -54,7 +54,7 @@ func TestPlugin(t *testing.T) {
 		// Each query's frames against a golden file; the comments name the figures checked by hand.
 		for _, c := range []struct {
 			name, queryType, model string
-			check              func(t *testing.T, f data.Frames)
+			check                  func(t *testing.T, f data.Frames)
 		}{
 			{"live", QueryLive, `{}`, func(t *testing.T, f data.Frames) {
 				if got := value(t, f[0], "gmv", 0); got != 350.50 {
