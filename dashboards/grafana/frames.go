@@ -8,6 +8,8 @@ import (
 )
 
 // Field builders. Money fields show two decimals; rates are fractions (Grafana's percentunit).
+// Fields keep the API's names and no display names: dashboards select and rename fields by the
+// names Grafana displays, so those must stay as stable as the API's.
 
 func moneyField(name string, vals []float64) *data.Field {
 	return data.NewField(name, nil, vals).SetConfig((&data.FieldConfig{}).SetDecimals(2))
@@ -15,14 +17,6 @@ func moneyField(name string, vals []float64) *data.Field {
 
 func rateField(name string, vals []float64) *data.Field {
 	return data.NewField(name, nil, vals).SetConfig(&data.FieldConfig{Unit: "percentunit"})
-}
-
-func named(f *data.Field, displayName string) *data.Field {
-	if f.Config == nil {
-		f.Config = &data.FieldConfig{}
-	}
-	f.Config.DisplayNameFromDS = displayName
-	return f
 }
 
 // column gathers one field's values over rows.
@@ -46,8 +40,8 @@ func tickerFrame(rep *liveReport, at time.Time) *data.Frame {
 	return data.NewFrame("live",
 		data.NewField("time", nil, []time.Time{at.UTC()}),
 		data.NewField("as_of", nil, []*time.Time{asOf}),
-		named(moneyField("gmv", []float64{float64(g.GMV)}), "GMV"),
-		named(moneyField("net_gmv", []float64{float64(g.NetGMV)}), "Net GMV"),
+		moneyField("gmv", []float64{float64(g.GMV)}),
+		moneyField("net_gmv", []float64{float64(g.NetGMV)}),
 		data.NewField("orders", nil, []uint64{g.Orders}),
 		data.NewField("buyers", nil, []uint64{g.Buyers}),
 		moneyField("aov", []float64{float64(g.AOV)}),
@@ -114,7 +108,7 @@ func platformSplitFrame(rows []platformFigures, total money) *data.Frame {
 func gmvMinutesFrame(name string, pts []minutePoint) *data.Frame {
 	return data.NewFrame(name,
 		data.NewField("time", nil, column(pts, func(p *minutePoint) time.Time { return p.Minute.Time })),
-		named(moneyField("gmv", column(pts, func(p *minutePoint) float64 { return float64(p.GMV) })), "GMV"),
+		moneyField("gmv", column(pts, func(p *minutePoint) float64 { return float64(p.GMV) })),
 		data.NewField("orders", nil, column(pts, func(p *minutePoint) uint64 { return p.Orders })),
 		moneyField("refund_amount", column(pts, func(p *minutePoint) float64 { return float64(p.RefundAmount) })),
 	)
@@ -126,14 +120,14 @@ func gmvMinutesFrame(name string, pts []minutePoint) *data.Frame {
 func streamMinutesFrame(name string, pts []minutePoint) *data.Frame {
 	return data.NewFrame(name,
 		data.NewField("time", nil, column(pts, func(p *minutePoint) time.Time { return p.Minute.Time })),
-		named(data.NewField("concurrent_viewers", nil, column(pts, func(p *minutePoint) uint64 { return p.ConcurrentViewers })), "viewers measured"),
-		named(data.NewField("reported_viewers", nil, column(pts, func(p *minutePoint) *uint64 {
+		data.NewField("concurrent_viewers", nil, column(pts, func(p *minutePoint) uint64 { return p.ConcurrentViewers })),
+		data.NewField("reported_viewers", nil, column(pts, func(p *minutePoint) *uint64 {
 			if p.ReportedViewers == 0 {
 				return nil
 			}
 			v := p.ReportedViewers
 			return &v
-		})), "viewers displayed"),
+		})),
 		data.NewField("peak_concurrent_viewers", nil, column(pts, func(p *minutePoint) uint64 { return p.PeakConcurrentViewers })),
 		data.NewField("unique_viewers", nil, column(pts, func(p *minutePoint) uint64 { return p.UniqueViewers })),
 		data.NewField("engagements", nil, column(pts, func(p *minutePoint) uint64 { return p.Engagements })),
