@@ -205,6 +205,8 @@ func TestPlugin(t *testing.T) {
 		}
 	})
 
+	t.Run("dashboards", func(t *testing.T) { checkDashboards(t, fx, d) })
+
 	t.Run("subscribe and publish", func(t *testing.T) {
 		ctx := context.Background()
 		sub, _ := d.SubscribeStream(ctx, &backend.SubscribeStreamRequest{Path: LivePath})
