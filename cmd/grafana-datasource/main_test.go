@@ -150,4 +150,3 @@ func checkGMV(t *testing.T, what string, f *data.Frame, want float64) {
 		t.Errorf("%s: gmv field %v, want one row of %v", what, gmv, want)
 	}
 }
-
