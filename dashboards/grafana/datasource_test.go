@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,9 +154,9 @@ func TestPlugin(t *testing.T) {
 		f(datasource(t, fx.srv.URL, "wrong-token"), backend.HealthStatusError, "refused the token")
 		f(datasource(t, fx.srv.URL, ""), backend.HealthStatusError, "refused the token")
 		f(datasource(t, closed.URL, testToken), backend.HealthStatusError, "cannot reach livepulse")
-		fx.ready = false
+		fx.ready.Store(false)
 		f(d, backend.HealthStatusError, "not ready: consumer has not joined")
-		fx.ready = true
+		fx.ready.Store(true)
 	})
 
 	t.Run("stream", func(t *testing.T) {
@@ -229,16 +230,16 @@ func (s packetSink) Send(p *backend.StreamPacket) error { s <- p; return nil }
 // TestRunStreamReconnects serves one event per connection and then drops it: RunStream must
 // reconnect and keep pushing, skip the store's "error" events, and send the token each time.
 func TestRunStreamReconnects(t *testing.T) {
-	var conns int
+	var conns atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/live/stream" || r.Header.Get("Authorization") != "Bearer "+testToken {
 			http.Error(w, "no", http.StatusUnauthorized)
 			return
 		}
-		conns++
+		n := conns.Add(1)
 		w.Header().Set("Content-Type", "text/event-stream")
 		fmt.Fprintf(w, "retry: 2000\n\n: heartbeat\n\nevent: error\ndata: {\"error\":\"store unavailable\"}\n\n")
-		fmt.Fprintf(w, "event: live\ndata: {\"global\":{\"gmv\":\"%d.25\",\"orders\":%d},\"as_of\":null}\n\n", conns, conns)
+		fmt.Fprintf(w, "event: live\ndata: {\"global\":{\"gmv\":\"%d.25\",\"orders\":%d},\"as_of\":null}\n\n", n, n)
 	}))
 	defer srv.Close()
 	d := datasource(t, srv.URL, testToken)

@@ -3,6 +3,7 @@ package grafana
 import (
 	"context"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,18 +114,19 @@ func seed(t *testing.T, st *store.Store) {
 type fixtureAPI struct {
 	srv   *httptest.Server
 	store *store.Store
-	ready bool
+	ready atomic.Bool // what /readyz reports
 }
 
 func startAPI(t *testing.T) *fixtureAPI {
 	t.Helper()
 	st := testenv.Store(t)
 	seed(t, st)
-	f := &fixtureAPI{store: st, ready: true}
+	f := &fixtureAPI{store: st}
+	f.ready.Store(true)
 	done := make(chan struct{})
 	h := api.Handler(api.Config{
 		Store:        st,
-		Ready:        func() bool { return f.ready },
+		Ready:        f.ready.Load,
 		Location:     shanghai,
 		Now:          func() time.Time { return fixtureNow },
 		LiveInterval: 200 * time.Millisecond,
