@@ -69,6 +69,9 @@ type Datasource struct {
 	now func() time.Time
 	// reconnectDelay is the pause before RunStream reconnects to a dropped /api/live/stream.
 	reconnectDelay time.Duration
+	// streamIdle drops a /api/live/stream connection that has sent nothing, not even its 15 s
+	// heartbeat, for this long: a half-open connection would otherwise freeze the ticker unnoticed.
+	streamIdle time.Duration
 }
 
 // NewDatasource is the instance factory datasource.Manage calls for each configured datasource
@@ -97,6 +100,7 @@ func newDatasource(uid string, st Settings) *Datasource {
 		},
 		now:            time.Now,
 		reconnectDelay: 2 * time.Second,
+		streamIdle:     45 * time.Second,
 	}
 }
 

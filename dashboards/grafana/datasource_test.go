@@ -271,6 +271,36 @@ func TestRunStreamReconnects(t *testing.T) {
 	}
 }
 
+// TestRunStreamDropsSilentConnection: a server that answers and then sends nothing, not even a
+// heartbeat, is dropped after the idle timeout and dialled again.
+func TestRunStreamDropsSilentConnection(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if conns.Add(1) > 1 {
+			fmt.Fprintf(w, "event: live\ndata: {\"global\":{\"gmv\":\"1.00\"}}\n\n")
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // silent until the client gives up
+	}))
+	defer srv.Close()
+	d := datasource(t, srv.URL, testToken)
+	d.reconnectDelay, d.streamIdle = 10*time.Millisecond, 200*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	packets := make(chan *backend.StreamPacket, 10)
+	go d.RunStream(ctx, &backend.RunStreamRequest{Path: LivePath}, backend.NewStreamSender(packetSink(packets)))
+	select {
+	case <-packets:
+		if n := conns.Load(); n < 2 {
+			t.Errorf("a frame after %d connections", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the silent connection was not dropped (%d connections)", conns.Load())
+	}
+}
+
 func TestLoadSettings(t *testing.T) {
 	f := func(s backend.DataSourceInstanceSettings, wantURL, wantErr string) {
 		t.Helper()

@@ -23,10 +23,6 @@ import (
 // LivePath is the one stream path: the ticker.
 const LivePath = "live"
 
-// streamIdleTimeout ends a /api/live/stream connection that has sent nothing, not even its 15 s
-// heartbeat, for this long: a half-open connection would otherwise freeze the ticker unnoticed.
-const streamIdleTimeout = 45 * time.Second
-
 func (d *Datasource) liveChannel() string { return "ds/" + d.uid + "/" + LivePath }
 
 // SubscribeStream admits subscriptions to the ticker; every other path does not exist.
@@ -75,6 +71,9 @@ func (d *Datasource) relayLive(ctx context.Context, sender *backend.StreamSender
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	// The watchdog runs from the request on: a server that never answers is dropped as well.
+	idle := time.AfterFunc(d.streamIdle, cancel)
+	defer idle.Stop()
 	resp, err := d.client.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("cannot reach livepulse at %s: %w", d.client.base, err)
@@ -84,10 +83,7 @@ func (d *Datasource) relayLive(ctx context.Context, sender *backend.StreamSender
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return statusError(resp.StatusCode, body)
 	}
-
-	idle := time.AfterFunc(streamIdleTimeout, cancel)
-	defer idle.Stop()
-	return readEvents(resp.Body, func() { idle.Reset(streamIdleTimeout) }, func(event string, payload []byte) error {
+	return readEvents(resp.Body, func() { idle.Reset(d.streamIdle) }, func(event string, payload []byte) error {
 		if event != "live" {
 			return nil
 		}
