@@ -1,7 +1,7 @@
 # livepulse — the two commands a new machine needs are `make demo` and `make test`.
 GO ?= go
 
-.PHONY: demo test setup setup-test build vet bench fuzz
+.PHONY: demo test setup setup-test build vet bench fuzz grafana-plugin
 
 ## demo: the embedded stack in one process — broker, simulator, pipeline, ClickHouse, HTTP.
 demo: setup build
@@ -20,6 +20,12 @@ setup-test:
 
 build:
 	CGO_ENABLED=1 $(GO) build -o bin/livepulse ./cmd/livepulse
+
+## grafana-plugin: the Grafana datasource plugin's directory (binary, plugin.json, module.js) in
+## bin/grafana-plugin, for a Grafana outside docker-compose (which builds its own).
+grafana-plugin:
+	CGO_ENABLED=0 $(GO) build -o bin/grafana-plugin/gpx_livepulse_$$($(GO) env GOOS)_$$($(GO) env GOARCH) ./cmd/grafana-datasource
+	cp -R dashboards/grafana/plugin/. bin/grafana-plugin/
 
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -134,11 +134,21 @@ func TestComposeConfig(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"/etc/grafana/provisioning", "/var/lib/grafana/dashboards"} {
+	for _, want := range []string{"/etc/grafana/provisioning", "/var/lib/grafana/dashboards",
+		"/var/lib/grafana/plugins/livepulse-livepulse-datasource"} {
 		if !targets[want] {
 			t.Errorf("grafana does not mount %s; volumes %q", want, g.child("volumes").itemList())
 		}
 	}
+	// livepulse's own (unsigned) datasource plugin, copied from the image before Grafana starts, and
+	// the token it sends, the same as the replicas require.
+	if got := g.child("environment").child("GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS").text(); !strings.Contains(got, "livepulse-livepulse-datasource") {
+		t.Errorf("grafana GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS = %q, want livepulse-livepulse-datasource", got)
+	}
+	if got, want := g.child("environment").child("LIVEPULSE_TOKEN").text(), lp.child("environment").child("LIVEPULSE_TOKEN").text(); got == "" || got != want {
+		t.Errorf("grafana LIVEPULSE_TOKEN = %q, want livepulse's %q", got, want)
+	}
+	dependsOn("grafana", "grafana-plugin", "service_completed_successfully")
 }
 
 // TestDeployFiles checks the files the compose stack mounts or builds from, without docker-compose.
@@ -159,6 +169,12 @@ func TestDeployFiles(t *testing.T) {
 	} {
 		if !strings.Contains(ds, want) {
 			t.Errorf("the ClickHouse datasource lacks %q", want)
+		}
+	}
+	lpds := read("deploy/grafana/provisioning/datasources/livepulse.yaml")
+	for _, want := range []string{"type: livepulse-livepulse-datasource", "uid: livepulse-api", "url: http://livepulse:8080", "token: $LIVEPULSE_TOKEN"} {
+		if !strings.Contains(lpds, want) {
+			t.Errorf("the livepulse datasource lacks %q", want)
 		}
 	}
 	if dash := read("deploy/grafana/provisioning/dashboards/livepulse.yaml"); !strings.Contains(dash, "path: /var/lib/grafana/dashboards") {
