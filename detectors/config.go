@@ -211,6 +211,11 @@ type RefundSpikeConfig struct {
 	// BaselineHalfLife: older orders weigh less in the baseline, halving every this long.
 	// Default 2h.
 	BaselineHalfLife Duration `yaml:"baseline_half_life"`
+	// HistoryDays: until a stream has a baseline of its own, its KOL's share of orders refunded
+	// within Window over the HistoryDays before the stream's day (from the store) stands in for
+	// it, else its brand's, when it weighs BaselineMinOrders orders; else PriorRate. 0: no
+	// history. Default 30.
+	HistoryDays int `yaml:"history_days"`
 	// QuickRefund: a refund this soon after its order is quick (refund velocity, evidence and
 	// score). Default 10m.
 	QuickRefund Duration `yaml:"quick_refund"`
@@ -307,6 +312,7 @@ func DefaultConfig() Config {
 			PriorRate:         0.05,
 			BaselineMinOrders: 100,
 			BaselineHalfLife:  Duration(2 * time.Hour),
+			HistoryDays:       30,
 			QuickRefund:       Duration(10 * time.Minute),
 			MaxOrders:         100_000,
 			MaxSKUs:           1000,
@@ -399,6 +405,7 @@ func (c Config) Validate() error {
 	v.share0(p+"prior_rate", rs.PriorRate)
 	v.atLeast(p+"baseline_min_orders", rs.BaselineMinOrders, 1)
 	v.dur(p+"baseline_half_life", rs.BaselineHalfLife, time.Millisecond)
+	v.atLeast(p+"history_days", rs.HistoryDays, 0)
 	v.dur(p+"quick_refund", rs.QuickRefund, time.Millisecond)
 	v.atLeast(p+"max_orders", rs.MaxOrders, 1)
 	v.atLeast(p+"max_skus", rs.MaxSKUs, 0)

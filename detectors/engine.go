@@ -36,6 +36,11 @@ type Engine struct {
 	emit     []Flag // scratch: this step's emissions
 
 	late uint64
+
+	// history: KOL and brand histories given by SetHistory (nil value: asked for, not given yet);
+	// missing: keys noted since the last MissingHistory. history is nil when unused.
+	history map[HistoryKey]*History
+	missing []HistoryKey
 }
 
 type bufRef struct {
@@ -82,7 +87,12 @@ func NewEngine(cfg Config) *Engine {
 		e.dets = append(e.dets, NewViewerInflation(cfg))
 	}
 	if cfg.RefundSpike.Enabled {
-		e.dets = append(e.dets, NewRefundSpike(cfg))
+		rs := NewRefundSpike(cfg).(*refundSpike)
+		if cfg.RefundSpike.HistoryDays > 0 {
+			e.history = make(map[HistoryKey]*History)
+			rs.history = e.history
+		}
+		e.dets = append(e.dets, rs)
 	}
 	if cfg.OrderBrushing.Enabled {
 		e.dets = append(e.dets, NewOrderBrushing(cfg))
@@ -107,6 +117,11 @@ func (e *Engine) Observe(ev *schemas.Event) {
 			e.late++
 			return
 		}
+	}
+	if ev.Kind == schemas.KindOrder {
+		e.noteHistory(&ev.Order)
+	}
+	if e.done != math.MinInt64 {
 		if ts < e.done+e.step { // nothing of its step waits (Advance releases those)
 			e.feed(ev)
 			return
@@ -313,6 +328,7 @@ func (e *Engine) evaluate(t int64, out []Flag) []Flag {
 			delete(e.episodes, k)
 		}
 	}
+	e.forgetHistory(t)
 	// Forget idle streams; their detectors' state went at the same time (same rule).
 	idle := subSat(t, e.cfg.StreamIdle.ms())
 	for id, st := range e.streams {

@@ -41,9 +41,11 @@ import (
 // placed to be cancelled. Refunds are attributed to their order's stream; refunds of orders not
 // in memory (older than the cohort, or from before the detector started) are ignored.
 //
-// Per KOL: a partition holds only the streams that hash to it, so a KOL's rate across streams is
-// not computable here; KOLs host one stream at a time, so per stream is per KOL in practice, and
-// flags carry kol_id for aggregation downstream.
+// Per KOL and brand: a stream without a baseline of its own yet (a new stream, or one this process
+// has only just taken over) is judged against its KOL's history in the store, else its brand's
+// (see History), else the prior. A partition holds only the streams that hash to it, so a KOL's
+// rate across concurrent streams is not computed here; KOLs host one stream at a time, so per
+// stream is per KOL in practice, and flags carry kol_id for aggregation downstream.
 //
 // Score: the lower bound of the rate that fired, plus 0.15 × the share of quick refunds, capped
 // at 1.
@@ -55,9 +57,10 @@ type refundSpike struct {
 	halfLife                   int64
 	z                          float64
 	streams                    map[string]*rsStream
-	index                      map[uint64]rsRef // order id → its stream and sequence number
-	skuN, skuK                 []int32          // scratch: cohort per SKU
-	delays                     []int64          // scratch
+	index                      map[uint64]rsRef        // order id → its stream and sequence number
+	skuN, skuK                 []int32                 // scratch: cohort per SKU
+	delays                     []int64                 // scratch
+	history                    map[HistoryKey]*History // the engine's; nil: none used
 }
 
 type rsRef struct {
@@ -83,6 +86,9 @@ type rsStream struct {
 	baseK, baseN float64 // decayed counts of retired orders, refunded within Window / all
 	baseAt       int64
 	flagged      bool
+
+	kol, brand string // of its latest order, for the history
+	day        int64  // UTC midnight of its latest order
 }
 
 // NewRefundSpike returns the refund_spike detector configured by cfg.RefundSpike.
@@ -111,6 +117,9 @@ func (d *refundSpike) Observe(ev *schemas.Event) {
 			d.streams[o.StreamID] = st
 		}
 		st.lastTS = max(st.lastTS, o.TS)
+		if o.TS >= st.day {
+			st.kol, st.brand, st.day = o.KOLID, o.BrandID, floorDiv(o.TS, dayMS)*dayMS
+		}
 		if len(st.orders)-st.head >= d.c.MaxOrders {
 			d.retire(st, false, 0) // the oldest goes, unlearnt
 		}
@@ -235,9 +244,11 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 	}
 
 	hasBase := st.baseN >= float64(c.BaselineMinOrders)
-	base := c.PriorRate
+	base, from := c.PriorRate, ""
 	if hasBase {
 		base = st.baseK / st.baseN
+	} else if h, scope := d.historyOf(st); h != nil {
+		base, from = float64(h.Refunded)/float64(h.Orders), scope
 	}
 	relThr := max(c.BaselineFactor*base, c.BaselineFloor)
 	// The cohort judged: the first (the full window) unless only the short one fires, or both
@@ -251,7 +262,7 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 			rate = float64(ch.k) / float64(ch.n)
 		}
 		ch.abs = ch.n >= c.MinOrders && rate >= c.Rate && ch.lb >= c.LowerBound
-		ch.rel = !ch.abs && (hasBase || c.PriorRate > 0) && ch.n >= c.MinOrders && ch.lb >= relThr
+		ch.rel = !ch.abs && (hasBase || from != "" || c.PriorRate > 0) && ch.n >= c.MinOrders && ch.lb >= relThr
 		b := &cohorts[best]
 		if fired := ch.abs || ch.rel; fired && (!(b.abs || b.rel) || ch.lb > b.lb) {
 			best = j
@@ -319,7 +330,11 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 	case relFired:
 		fired = append(fired, "refund_rate_vs_baseline")
 		against := "this stream's usual " + fmtPct(base)
-		if !hasBase {
+		switch {
+		case hasBase:
+		case from != "":
+			against = "the " + fmtPct(base) + " this " + from + " usually has"
+		default:
 			against = "the " + fmtPct(base) + " honest streams usually see"
 		}
 		texts = append(texts, cohort+", against "+against+" refunded within "+fmtDur(d.window)+"; the limit is "+fmtPct(relThr)+
@@ -345,6 +360,9 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 	if hasBase {
 		texts = append(texts, "this stream usually has "+fmtPct(base)+" of its orders refunded within "+fmtDur(d.window)+
 			" (over "+fmtInt(int64(math.Round(st.baseN)))+" orders)")
+	} else if h, _ := d.historyOf(st); h != nil {
+		texts = append(texts, "no baseline for this stream yet; its "+from+" usually has "+fmtPct(base)+" of orders refunded within "+
+			fmtDur(d.window)+" (over "+fmtInt(h.Orders)+" orders in the "+fmtInt(int64(d.c.HistoryDays))+" days before)")
 	} else {
 		texts = append(texts, "no baseline for this stream yet (honest streams refund 7–15 % of orders, mostly hours later)")
 	}
@@ -368,6 +386,9 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 	if hasBase {
 		baseline["refund_rate"] = round4(base)
 		baseline["orders"] = round4(st.baseN)
+	} else if h, _ := d.historyOf(st); h != nil {
+		baseline[from+"_refund_rate"] = round4(base)
+		baseline[from+"_orders"] = float64(h.Orders)
 	} else {
 		baseline["prior_rate"] = c.PriorRate
 	}
@@ -379,4 +400,15 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 			Fired:   fired, Signals: sig, Baseline: baseline,
 		},
 	}, true
+}
+
+// historyOf returns the history standing in for st's missing baseline: its KOL's, else its
+// brand's, when it weighs BaselineMinOrders orders; with its scope.
+func (d *refundSpike) historyOf(st *rsStream) (*History, string) {
+	for _, k := range [...]HistoryKey{{ScopeKOL, st.kol, st.day}, {ScopeBrand, st.brand, st.day}} {
+		if h := d.history[k]; k.ID != "" && h != nil && h.Orders >= int64(d.c.BaselineMinOrders) {
+			return h, k.Scope
+		}
+	}
+	return nil, ""
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/livepulse/livepulse/detectors"
+	"github.com/livepulse/livepulse/pipeline/rollup"
 	"github.com/livepulse/livepulse/pipeline/store"
 )
 
@@ -106,6 +107,15 @@ func Run(ctx context.Context, st *store.Store, pub Publisher, cfg Config) (Repor
 				eng.Observe(&events[i])
 			}
 			rep.Events += len(events)
+			if keys := eng.MissingHistory(); len(keys) > 0 {
+				hs, err := rollup.LookupHistory(ctx, st, keys, eng.HistoryDays(), eng.HistoryWindow())
+				if err != nil {
+					return rep, fmt.Errorf("cannot replay: %w", err)
+				}
+				for k, h := range hs {
+					eng.SetHistory(k, h)
+				}
+			}
 			var keep []detectors.Flag
 			for _, f := range eng.Advance(b) {
 				if f.DetectedAt >= from { // the warm-up builds state; its flags were not asked for

@@ -222,6 +222,12 @@ func (p *Processor) Emit(ctx context.Context) error {
 			}
 		}
 		if s.det != nil {
+			// Before evaluating: the KOL and brand histories its new streams need, or no
+			// evaluation this time (they would differ from a replay's).
+			if err := fillHistory(ctx, p.st, s.det); err != nil {
+				s.mu.Unlock()
+				return fmt.Errorf("cannot give the detectors of partition %d their history: %w", part, err)
+			}
 			s.flags = append(s.flags, s.det.Advance(w)...)
 		}
 		s.mu.Unlock()

@@ -1,0 +1,89 @@
+package rollup
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/livepulse/livepulse/detectors"
+	"github.com/livepulse/livepulse/pipeline/store"
+)
+
+// LookupHistory reads from the store what the detectors ask for (detectors.History): for each
+// key, the orders of its KOL or brand in the `days` days before its day, and how many of them
+// were refunded within `window` ms of being placed. Keys without orders get a zero History.
+func LookupHistory(ctx context.Context, st *store.Store, keys []detectors.HistoryKey, days int, window int64) (map[detectors.HistoryKey]detectors.History, error) {
+	type group struct {
+		scope string
+		day   int64
+	}
+	ids := map[group][]string{}
+	for _, k := range keys {
+		g := group{k.Scope, k.Day}
+		ids[g] = append(ids[g], quote(k.ID))
+	}
+	out := make(map[detectors.HistoryKey]detectors.History, len(keys))
+	for _, k := range keys {
+		out[k] = detectors.History{}
+	}
+	for g, list := range ids {
+		col := "kol_id"
+		if g.scope == detectors.ScopeBrand {
+			col = "brand_id"
+		}
+		const dayMS = 24 * 60 * 60 * 1000
+		from, to := g.day-int64(days)*dayMS, g.day
+		inRange := fmt.Sprintf("%s IN (%s) AND late = 0 AND ts >= fromUnixTimestamp64Milli(%d, 'UTC') AND ts < fromUnixTimestamp64Milli(%d, 'UTC')",
+			col, strings.Join(list, ", "), from, to)
+		// A refund counts when its first refund came within window of the order (as the detector
+		// learns a stream's own baseline); orders without refund join to the empty order_id.
+		q := fmt.Sprintf(`SELECT o.id AS id, count() AS orders,
+  countIf(r.order_id != '' AND r.first_ms < o.ts_ms + %d) AS refunded
+FROM (SELECT order_id, %s AS id, toUnixTimestamp64Milli(ts) AS ts_ms FROM orders WHERE %s LIMIT 1 BY order_id) AS o
+LEFT JOIN (
+  SELECT order_id, toUnixTimestamp64Milli(min(ts)) AS first_ms FROM refunds
+  WHERE order_id IN (SELECT order_id FROM orders WHERE %s) AND late = 0
+  GROUP BY order_id) AS r ON r.order_id = o.order_id
+GROUP BY id
+SETTINGS output_format_json_quote_64bit_integers = 0`, window, col, inRange, inRange)
+		raw, err := st.Backend().Query(ctx, q, "JSONEachRow")
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the %s history of %d ids: %w", g.scope, len(list), err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(raw))
+		for sc.Scan() {
+			var r struct {
+				ID       string `json:"id"`
+				Orders   int64  `json:"orders"`
+				Refunded int64  `json:"refunded"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				return nil, fmt.Errorf("cannot parse a history row: %w", err)
+			}
+			out[detectors.HistoryKey{Scope: g.scope, ID: r.ID, Day: g.day}] = detectors.History{Orders: r.Orders, Refunded: r.Refunded}
+		}
+	}
+	return out, nil
+}
+
+// fillHistory gives det the history it asks for, from the store.
+func fillHistory(ctx context.Context, st *store.Store, det *detectors.Engine) error {
+	keys := det.MissingHistory()
+	if len(keys) == 0 {
+		return nil
+	}
+	hs, err := LookupHistory(ctx, st, keys, det.HistoryDays(), det.HistoryWindow())
+	if err != nil {
+		for _, k := range keys { // asked again next time
+			det.ForgetHistory(k)
+		}
+		return err
+	}
+	for k, h := range hs {
+		det.SetHistory(k, h)
+	}
+	return nil
+}
