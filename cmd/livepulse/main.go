@@ -21,6 +21,7 @@ var commands = []struct {
 	{"simulate", "realistic live-commerce traffic into Kafka", runSimulate},
 	{"migrate", "create or upgrade the ClickHouse schema", runMigrate},
 	{"query", "read-only SQL against the store", runQuery},
+	{"store", "serve the embedded ClickHouse over ClickHouse's HTTP interface to many instances", runStore},
 	{"eval", "score the detectors on simulated scenarios through the real pipeline", runEval},
 }
 
