@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,4 +174,22 @@ func TestCoLocationUnderRebalances(t *testing.T) {
 	}
 	members["b"].cancel()
 	<-members["b"].done
+}
+
+// TestEnsureTopicsRefusesUnequalPartitions: topics created elsewhere with different partition
+// counts cannot co-locate a stream's events; start-up must say so, naming the counts.
+func TestEnsureTopicsRefusesUnequalPartitions(t *testing.T) {
+	b := testenv.Broker(t, 4)
+	client := &kafka.Client{Addr: kafka.TCP(b.Addr())}
+	_, err := client.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: "livepulse.viewer", NumPartitions: 4, ReplicationFactor: 1},
+		{Topic: "livepulse.order", NumPartitions: 6, ReplicationFactor: 1},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ingest.EnsureTopics(context.Background(), ingest.Config{Brokers: []string{b.Addr()}, Partitions: 4})
+	if err == nil || !strings.Contains(err.Error(), "same partition count") || !strings.Contains(err.Error(), "livepulse.order=6") {
+		t.Errorf("EnsureTopics with 4/6/4 partitions: %v, want an error naming the counts", err)
+	}
 }
