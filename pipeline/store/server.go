@@ -21,7 +21,12 @@ type Server struct {
 	conn driver.Conn
 	addr string
 	http *httpQuerier // set for an http(s):// DSN: Query asks the server for formatted output
+	// insertSettings apply to every Insert (ClusterInsertSettings on a cluster); nil = none.
+	insertSettings clickhouse.Settings
 }
+
+// SetInsertSettings makes every Insert run with settings, e.g. ClusterInsertSettings.
+func (s *Server) SetInsertSettings(settings map[string]any) { s.insertSettings = settings }
 
 // OpenServer connects to dsn, e.g. clickhouse://user:pass@host:9000/db?dial_timeout=5s, or
 // http://user:pass@host:8123/default (ClickHouse's HTTP interface, e.g. `livepulse store`).
@@ -66,6 +71,9 @@ func (s *Server) Exec(ctx context.Context, sql string) error { return s.conn.Exe
 func (s *Server) Insert(ctx context.Context, ingest time.Time, chunks ...Rows) error {
 	if len(chunks) == 0 {
 		return nil
+	}
+	if s.insertSettings != nil {
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(s.insertSettings))
 	}
 	t := chunks[0].Table()
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+t.Name+" ("+strings.Join(t.ColumnNames(), ", ")+")")
