@@ -185,3 +185,47 @@ func TestHTTPInterface(t *testing.T) {
 	do("POST", "/?query="+url.QueryEscape("INSERT INTO t FORMAT CSV"), "3,z\n", reader, want{status: 403, code: "164", body: "Code: 164."})
 	do("POST", "/", "SELECT count(), sum(a), arraySort(groupArray(s)) FROM t", reader, want{status: 200, body: "3\t6\t['x','y','z']\n", format: "TabSeparated"})
 }
+
+// TestGrafanaDatasourceConnection connects the way Grafana's official ClickHouse datasource does
+// in HTTP mode (grafana/clickhouse-datasource pkg/plugin/driver.go: clickhouse.OpenDB, gzip
+// compression, its row limit as the setting `limit`, a read-only user, SELECT version()).
+func TestGrafanaDatasourceConnection(t *testing.T) {
+	srv, _ := serve(t, map[string]chhttp.User{"livepulse": {Password: "w"}, "grafana": {Password: "g", ReadOnly: true}})
+	u, _ := url.Parse(srv.URL)
+	db := clickhouse.OpenDB(&clickhouse.Options{
+		Addr:        []string{u.Host},
+		Auth:        clickhouse.Auth{Database: "default", Username: "grafana", Password: "g"},
+		Protocol:    clickhouse.HTTP,
+		Compression: &clickhouse.Compression{Method: clickhouse.CompressionGZIP},
+		Settings:    clickhouse.Settings{"limit": 3},
+		DialTimeout: 5 * time.Second,
+	})
+	defer db.Close()
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	var version string
+	if err := db.QueryRow("SELECT version()").Scan(&version); err != nil || !strings.HasPrefix(version, "26.") {
+		t.Fatalf("SELECT version(): %q, %v", version, err)
+	}
+	rows, err := db.Query("SELECT toStartOfMinute(toDateTime64('2026-11-11 00:00:00', 3, 'UTC') + number * 60) AS t, number * 2 AS v FROM numbers(10)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var ts time.Time
+		var v uint64
+		if err := rows.Scan(&ts, &v); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	rows.Close()
+	if n != 3 {
+		t.Errorf("%d rows with the datasource's row limit 3", n)
+	}
+	if _, err := db.Exec("DROP TABLE orders"); err == nil || !strings.Contains(err.Error(), "164") {
+		t.Errorf("DROP TABLE through the read-only Grafana user: %v, want Code 164", err)
+	}
+}
