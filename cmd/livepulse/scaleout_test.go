@@ -330,3 +330,17 @@ func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// TestStoreRefusesOpenListenWithoutPassword: beyond loopback, `livepulse store` needs the
+// writer's password and says so before touching the data.
+func TestStoreRefusesOpenListenWithoutPassword(t *testing.T) {
+	t.Setenv("LIVEPULSE_STORE_PASSWORD", "")
+	err := runStore(context.Background(), []string{"--listen", "0.0.0.0:0", "--data-dir", t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "LIVEPULSE_STORE_PASSWORD") {
+		t.Errorf("store on 0.0.0.0 without a password: %v, want a refusal naming LIVEPULSE_STORE_PASSWORD", err)
+	}
+	t.Setenv("LIVEPULSE_STORE_READER_PASSWORD", "r")
+	if _, err := storeUsers("", ""); err == nil {
+		t.Error("a reader password without a writer password was accepted")
+	}
+}
