@@ -129,38 +129,9 @@ func fingerprint(t *testing.T, db sqlOver) map[string]string {
 			groupBitXor(cityHash64(event_id, kafka_topic, kafka_partition, kafka_offset, late)) FROM %s`, money, tb))
 	}
 	fp["dead_letters"] = db.query(t, "SELECT count(), groupBitXor(cityHash64(kafka_topic, kafka_partition, kafka_offset, reason)) FROM dead_letters")
-	except := "version, emitted_at"
-	if !strictWatchTime {
-		except += ", watch_ms_ended"
-	}
-	fp["stream_metrics_1m"] = db.query(t, "SELECT * EXCEPT ("+except+") FROM stream_metrics_1m FINAL ORDER BY stream_id, minute, kafka_partition")
-	fp["totals"] = db.query(t, "SELECT count(), sum(gmv), sum(orders), sum(refunds), sum(refund_amount), sum(joins), sum(heartbeats), sum(late_events) FROM stream_metrics_1m FINAL")
+	fp["stream_metrics_1m"] = db.query(t, "SELECT * EXCEPT (version, emitted_at) FROM stream_metrics_1m FINAL ORDER BY stream_id, minute, kafka_partition")
+	fp["totals"] = db.query(t, "SELECT count(), sum(gmv), sum(orders), sum(refunds), sum(refund_amount), sum(joins), sum(heartbeats), sum(watch_ms_ended), sum(late_events) FROM stream_metrics_1m FINAL")
 	return fp
-}
-
-// strictWatchTime also compares watch time, which differs today: a partition's new owner rebuilds
-// sessions from a session timeout of context before its open minutes, so a session that began
-// earlier is counted from there (shorter watch time in the minute it ends). Counts and money are
-// unaffected. LIVEPULSE_SCALEOUT_STRICT=1 shows it.
-var strictWatchTime = os.Getenv("LIVEPULSE_SCALEOUT_STRICT") != ""
-
-// dropWatchTime removes the watch-time figures from /api/live JSON (see strictWatchTime).
-func dropWatchTime(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if strings.Contains(k, "watch") && !strictWatchTime {
-				delete(x, k)
-			} else {
-				x[k] = dropWatchTime(e)
-			}
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = dropWatchTime(e)
-		}
-	}
-	return v
 }
 
 // settle polls fingerprint until it stops changing (open minutes are re-emitted every second,
@@ -276,7 +247,7 @@ func TestScaleOut(t *testing.T) {
 	liveQuery := "/api/live?" + url.Values{"from": {from}, "to": {to}}.Encode()
 	var multiLive []any
 	for _, api := range apis[1:] {
-		multiLive = append(multiLive, dropWatchTime(getJSON(t, api+liveQuery)))
+		multiLive = append(multiLive, getJSON(t, api+liveQuery))
 	}
 
 	// The same messages, one instance, the embedded store, its own consumer group.
@@ -284,7 +255,7 @@ func TestScaleOut(t *testing.T) {
 	single := child(t, runArgs(addr, "single", "--data-dir", t.TempDir())...)
 	waitHTTP(t, single, "http://"+addr+"/readyz")
 	one := settle(t, sqlOver("http://"+addr+"/api/query"), total)
-	oneLive := dropWatchTime(getJSON(t, "http://"+addr+liveQuery))
+	oneLive := getJSON(t, "http://"+addr+liveQuery)
 
 	for k, want := range one {
 		if got := multi[k]; got != want {

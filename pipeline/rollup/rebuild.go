@@ -16,6 +16,10 @@ import (
 	"github.com/livepulse/livepulse/schemas"
 )
 
+// sessionHistory bounds how far back rebuild looks for the start of a session still open at the
+// start of its context: a longer session is counted from there.
+const sessionHistory = 24 * time.Hour
+
 // rebuild creates partition part's shard from the store: the events of its open minutes, plus a
 // session timeout of earlier events so sessions that were open are known. It returns the first
 // minute still to be written (earlier ones were final before; math.MinInt64: all).
@@ -48,12 +52,23 @@ func (p *Processor) rebuild(ctx context.Context, part int32, det *detectors.Engi
 				cols = append(cols, c.Name)
 			}
 		}
+		where := fmt.Sprintf("ts >= fromUnixTimestamp64Milli(%d, 'UTC')", warmStart)
+		if k == schemas.KindViewer && n > 0 {
+			// Sessions open at warmStart began earlier: their earlier events (within
+			// sessionHistory) come too, so their watch time counts from their real start.
+			where = fmt.Sprintf(`(%s OR (ts >= fromUnixTimestamp64Milli(%d, 'UTC')
+    AND (stream_id, if(session_id != '', session_id, viewer_id)) IN (
+      SELECT stream_id, if(session_id != '', session_id, viewer_id) FROM %s
+      WHERE kafka_partition = %d AND late = 0 AND ts >= fromUnixTimestamp64Milli(%d, 'UTC')
+        AND ts < fromUnixTimestamp64Milli(%d, 'UTC'))))`,
+				where, warmStart-sessionHistory.Milliseconds(), t.Name, part, warmStart, warmStart+p.cfg.Metrics.SessionTimeout.Milliseconds())
+		}
 		// Filter in a subquery: the outer alias ts (Unix ms) would shadow the column in WHERE.
 		q := fmt.Sprintf(`SELECT %s FROM (
-  SELECT * FROM %s WHERE kafka_partition = %d AND late = 0 AND ts >= fromUnixTimestamp64Milli(%d, 'UTC'))
+  SELECT * FROM %s WHERE kafka_partition = %d AND late = 0 AND %s)
 ORDER BY ts, kafka_offset
 SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 1`,
-			strings.Join(cols, ", "), t.Name, part, warmStart)
+			strings.Join(cols, ", "), t.Name, part, where)
 		out, err := p.st.Backend().Query(ctx, q, "JSONEachRow")
 		if err != nil {
 			return nil, 0, fmt.Errorf("cannot read %s to rebuild partition %d: %w", t.Name, part, err)
@@ -71,7 +86,7 @@ SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_d
 	slices.SortStableFunc(events, func(a, b schemas.Event) int { return int(a.Header().TS - b.Header().TS) })
 	for i := range events {
 		shard.Add(&events[i], math.MinInt64) // stored with late = 0: never late
-		if det != nil {
+		if det != nil && events[i].Header().TS >= warmStart { // the detectors' context as before
 			det.Observe(&events[i])
 		}
 	}
