@@ -85,8 +85,9 @@ SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_d
 	}
 	slices.SortStableFunc(events, func(a, b schemas.Event) int { return int(a.Header().TS - b.Header().TS) })
 	for i := range events {
-		shard.Add(&events[i], math.MinInt64)                  // stored with late = 0: never late
-		if det != nil && events[i].Header().TS >= warmStart { // the detectors' context as before
+		shard.Add(&events[i], math.MinInt64) // stored with late = 0: never late
+		// The detectors get the context they always had, not the sessions' earlier events.
+		if det != nil && events[i].Header().TS >= warmStart {
 			det.Observe(&events[i])
 		}
 	}
