@@ -22,8 +22,7 @@ const (
 	codeUnknownSetting       = 115
 	codeNotImplemented       = 48
 	codeAuthenticationFailed = 516
-	codeHTTPMethod           = 1001 // no ClickHouse counterpart name; status 405
-	codeUnknownHandler       = 1002 // status 404
+	codeStdException         = 1001
 )
 
 // Exception is a ClickHouse-style error.
@@ -31,6 +30,7 @@ type Exception struct {
 	Code    int
 	Name    string // e.g. UNKNOWN_TABLE; "" when unknown
 	Message string
+	Status  int // HTTP status; 0: the one ClickHouse uses for Code
 }
 
 func (e *Exception) Error() string { return e.Text() }
@@ -64,7 +64,7 @@ func asException(err error) *Exception {
 		}
 		return &Exception{Code: ce.Code, Message: ce.Message}
 	}
-	return &Exception{Code: 1000, Name: "STD_EXCEPTION", Message: err.Error()}
+	return &Exception{Code: codeStdException, Name: "STD_EXCEPTION", Message: err.Error()}
 }
 
 // httpStatus is the status ClickHouse's HTTP handler answers an exception code with
@@ -77,14 +77,12 @@ func httpStatus(code int) int {
 		return http.StatusForbidden
 	case codeCannotParseInput, codeSyntaxError, 6 /* CANNOT_PARSE_TEXT */, 26, 38, 41, 53, 69, 70, 72, 130, 131:
 		return http.StatusBadRequest
-	case 46 /* UNKNOWN_FUNCTION */, 47 /* UNKNOWN_IDENTIFIER */, 50, 56, 60 /* UNKNOWN_TABLE */, 63, 73 /* UNKNOWN_FORMAT */, codeUnknownDatabase, codeUnknownSetting, codeUnknownHandler:
+	case 46 /* UNKNOWN_FUNCTION */, 47 /* UNKNOWN_IDENTIFIER */, 50, 56, 60 /* UNKNOWN_TABLE */, 63, 73 /* UNKNOWN_FORMAT */, codeUnknownDatabase, codeUnknownSetting:
 		return http.StatusNotFound
 	case codeQueryTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case codeNotImplemented:
 		return http.StatusNotImplemented
-	case codeHTTPMethod:
-		return http.StatusMethodNotAllowed
 	case 159 /* TIMEOUT_EXCEEDED */ :
 		return http.StatusRequestTimeout
 	}

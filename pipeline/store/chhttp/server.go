@@ -77,11 +77,11 @@ type server struct {
 
 func (s *server) serveQuery(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" {
-		s.fail(w, &Exception{Code: codeUnknownHandler, Name: "UNKNOWN_HANDLER", Message: "no handler for " + r.URL.Path})
+		s.fail(w, &Exception{Code: codeNotImplemented, Name: "NOT_IMPLEMENTED", Message: "There is no handle " + r.URL.Path + ": use / or /ping", Status: http.StatusNotFound})
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
-		s.fail(w, &Exception{Code: codeHTTPMethod, Name: "HTTP_METHOD", Message: "only GET, HEAD and POST are supported"})
+		s.fail(w, &Exception{Code: codeNotImplemented, Name: "NOT_IMPLEMENTED", Message: "only GET, HEAD and POST are supported", Status: http.StatusMethodNotAllowed})
 		return
 	}
 	user, err := s.authenticate(r)
@@ -180,6 +180,10 @@ func (s *server) fail(w http.ResponseWriter, err error) {
 	if ex.Code == codeAuthenticationFailed || ex.Code == codeRequiredPassword {
 		h.Set("WWW-Authenticate", `Basic realm="ClickHouse"`)
 	}
-	w.WriteHeader(httpStatus(ex.Code))
+	status := ex.Status
+	if status == 0 {
+		status = httpStatus(ex.Code)
+	}
+	w.WriteHeader(status)
 	fmt.Fprintf(w, "%s (version %s)\n", ex.Text(), s.version)
 }

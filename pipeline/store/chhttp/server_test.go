@@ -164,6 +164,8 @@ func TestHTTPInterface(t *testing.T) {
 	writer := map[string]string{"X-ClickHouse-User": "livepulse", "X-ClickHouse-Key": "w"}
 	reader := map[string]string{"Authorization": "Basic cmVhZGVyOnI="} // reader:r
 	do("GET", "/ping", "", nil, want{status: 200, body: "Ok.\n"})
+	do("GET", "/nowhere", "", nil, want{status: 404, code: "48", body: "Code: 48."})
+	do("PUT", "/", "SELECT 1", writer, want{status: 405, code: "48", body: "Code: 48."})
 	do("GET", "/?query=SELECT+1", "", nil, want{status: 403, body: "Code: 516. DB::Exception: default: Authentication failed", code: "516"})
 	do("GET", "/?query=SELECT+1&user=livepulse&password=bad", "", nil, want{status: 403, code: "516", body: "Code: 516."})
 	do("GET", "/?query=SELECT+1%2B1&user=livepulse&password=w", "", nil, want{status: 200, body: "2\n", format: "TabSeparated"})
