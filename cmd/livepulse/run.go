@@ -38,9 +38,16 @@ func runPipeline(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	log.Info("stopping: flushing open batches and committing")
-	return p.stop()
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: flushing open batches and committing")
+		return p.stop()
+	case err := <-p.runErr:
+		// The consumer gave up on its own (e.g. topics with unequal partition counts, or
+		// foreign data): say why and exit rather than serve without consuming.
+		p.runErr <- err // for stop
+		return errors.Join(fmt.Errorf("consumer stopped: %w", err), p.stop())
+	}
 }
 
 // pipeline is the running components of `livepulse run`, started in order and stopped in reverse.

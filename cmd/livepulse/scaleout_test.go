@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/livepulse/livepulse/pipeline/ingest"
 	"github.com/livepulse/livepulse/pipeline/simulate"
 	"github.com/livepulse/livepulse/pipeline/testenv"
@@ -313,5 +315,29 @@ func TestStoreRefusesOpenListenWithoutPassword(t *testing.T) {
 	t.Setenv("LIVEPULSE_STORE_READER_PASSWORD", "r")
 	if _, err := storeUsers("", ""); err == nil {
 		t.Error("a reader password without a writer password was accepted")
+	}
+}
+
+// TestRunRefusesUnequalPartitions: `livepulse run` against topics whose partition counts differ
+// exits at start-up with an error naming them, instead of serving without consuming.
+func TestRunRefusesUnequalPartitions(t *testing.T) {
+	testenv.Library(t)
+	b := testenv.Broker(t, 4)
+	client := &kafka.Client{Addr: kafka.TCP(b.Addr())}
+	if _, err := client.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: "livepulse.viewer", NumPartitions: 4, ReplicationFactor: 1},
+		{Topic: "livepulse.order", NumPartitions: 4, ReplicationFactor: 1},
+		{Topic: "livepulse.refund", NumPartitions: 2, ReplicationFactor: 1},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	in := child(t, "run", "--brokers", b.Addr(), "--data-dir", t.TempDir(), "--http", "127.0.0.1:0")
+	select {
+	case <-in.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("still running after 60 s; log:\n%s", in.logText())
+	}
+	if code := in.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(in.logText(), "livepulse.refund=2") {
+		t.Errorf("exit %d; want 1 and an error naming livepulse.refund=2; log:\n%s", code, in.logText())
 	}
 }
