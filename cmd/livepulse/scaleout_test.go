@@ -27,7 +27,10 @@ import (
 )
 
 // child starts the test binary as `livepulse ARGS…` (see TestMain), logging to a file.
-func child(t *testing.T, args ...string) *instance {
+func child(t *testing.T, args ...string) *instance { return wrappedChild(t, nil, args...) }
+
+// wrappedChild is child run by a wrapper command, e.g. taskset -c 1.
+func wrappedChild(t *testing.T, wrapper []string, args ...string) *instance {
 	t.Helper()
 	logf, err := os.CreateTemp(t.TempDir(), args[0]+"-*.log")
 	if err != nil {
@@ -37,7 +40,8 @@ func child(t *testing.T, args ...string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, args...)
+	argv := append(append(append([]string{}, wrapper...), exe), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "LIVEPULSE_AS_MAIN=1")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,22 +33,7 @@ func pinned(t *testing.T, cpus string, args ...string) *instance {
 	if cpus == "" {
 		return child(t, args...)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := child(t, args...)
-	in.cmd.Process.Kill() // restart it pinned: child knows the logging and cleanup
-	<-in.exited
-	cmd := exec.Command("taskset", append([]string{"-c", cpus, exe}, args...)...)
-	cmd.Env, cmd.Stdout, cmd.Stderr = in.cmd.Env, in.log, in.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &instance{cmd: cmd, exited: make(chan struct{}), log: in.log}
-	go func() { cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-p.exited })
-	return p
+	return wrappedChild(t, []string{"taskset", "-c", cpus}, args...)
 }
 
 // cpuSeconds is the user+system CPU time of an exited child.
