@@ -46,6 +46,9 @@ func runPipeline(ctx context.Context, args []string) error {
 		// The consumer gave up on its own (e.g. topics with unequal partition counts, or
 		// foreign data): say why and exit rather than serve without consuming.
 		p.runErr <- err // for stop
+		if err == nil {
+			err = errors.New("it returned without an error")
+		}
 		return errors.Join(fmt.Errorf("consumer stopped: %w", err), p.stop())
 	}
 }
