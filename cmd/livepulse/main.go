@@ -22,6 +22,7 @@ var commands = []struct {
 	{"migrate", "create or upgrade the ClickHouse schema", runMigrate},
 	{"query", "read-only SQL against the store", runQuery},
 	{"audit", "KOL audit: scorecards, a brand's KOLs side by side, flags (table, csv, json, parquet)", runAudit},
+	{"store", "serve the embedded ClickHouse over ClickHouse's HTTP interface to many instances", runStore},
 	{"eval", "score the detectors on simulated scenarios through the real pipeline", runEval},
 	{"replay", "re-run the detectors over stored events; flags stored as a replay run", runReplay},
 }

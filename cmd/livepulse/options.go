@@ -26,11 +26,13 @@ type storeOptions struct {
 	dataDir    string
 	clickhouse string
 	libchdb    string
+	cluster    string
 }
 
 func (o *storeOptions) register(fs *flag.FlagSet, defaultDataDir string) {
 	fs.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory for the embedded ClickHouse (and the demo broker)")
 	fs.StringVar(&o.clickhouse, "clickhouse", os.Getenv("LIVEPULSE_CLICKHOUSE"), "ClickHouse server DSN, e.g. clickhouse://host:9000/db (default: the embedded engine; env LIVEPULSE_CLICKHOUSE)")
+	fs.StringVar(&o.cluster, "clickhouse-cluster", "", "ClickHouse cluster NAME: migrations create Replicated tables and Distributed ones ON CLUSTER NAME, inserts are synchronous (needs --clickhouse)")
 	fs.StringVar(&o.libchdb, "libchdb", "", "path to libchdb.so (default: $LIVEPULSE_LIBCHDB, else where scripts/setup.sh installs it)")
 }
 
@@ -40,7 +42,14 @@ func (o *storeOptions) open(ctx context.Context, log *slog.Logger) (*store.Store
 		if err != nil {
 			return nil, err
 		}
-		return store.New(b, log), nil
+		if o.cluster == "" {
+			return store.New(b, log), nil
+		}
+		b.SetInsertSettings(store.ClusterInsertSettings)
+		return store.New(b, log).OnCluster(o.cluster), nil
+	}
+	if o.cluster != "" {
+		return nil, errors.New("--clickhouse-cluster needs --clickhouse (the embedded engine is one node)")
 	}
 	lib, err := chdb.FindLibrary(o.libchdb)
 	if err != nil {

@@ -39,9 +39,19 @@ func runPipeline(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	log.Info("stopping: flushing open batches and committing")
-	return p.stop()
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: flushing open batches and committing")
+		return p.stop()
+	case err := <-p.runErr:
+		// The consumer gave up on its own (e.g. topics with unequal partition counts, or
+		// foreign data): say why and exit rather than serve without consuming.
+		p.runErr <- err // for stop
+		if err == nil {
+			err = errors.New("it returned without an error")
+		}
+		return errors.Join(fmt.Errorf("consumer stopped: %w", err), p.stop())
+	}
 }
 
 // pipeline is the running components of `livepulse run`, started in order and stopped in reverse.

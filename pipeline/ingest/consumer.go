@@ -88,10 +88,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		Brokers: c.cfg.Brokers,
 		Dialer:  c.cfg.Dialer,
 		Topics:  topics,
-		// Range assigns partition p of every topic to the same member when the topics have the
-		// same partition count (checked by EnsureTopics): a stream's viewers, orders and refunds
-		// meet in one process.
-		GroupBalancers: []kafka.GroupBalancer{kafka.RangeGroupBalancer{}},
+		// Partition p of every topic goes to the same member (the topics have the same partition
+		// count, checked by EnsureTopics): a stream's viewers, orders and refunds meet in one
+		// process. Range only while older members remain (see CoLocatingBalancer).
+		GroupBalancers: []kafka.GroupBalancer{CoLocatingBalancer{}, kafka.RangeGroupBalancer{}},
 		StartOffset:    kafka.FirstOffset,
 		// Leave and rejoin promptly when an instance comes or goes.
 		SessionTimeout:   10 * time.Second,

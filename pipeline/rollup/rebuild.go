@@ -16,6 +16,10 @@ import (
 	"github.com/livepulse/livepulse/schemas"
 )
 
+// sessionHistory bounds how far back rebuild looks for the start of a session still open at the
+// start of its context: a longer session is counted from there.
+const sessionHistory = 24 * time.Hour
+
 // rebuild creates partition part's shard from the store: the events of its open minutes, plus a
 // session timeout of earlier events so sessions that were open are known. It returns the first
 // minute still to be written (earlier ones were final before; math.MinInt64: all).
@@ -35,13 +39,20 @@ func (p *Processor) rebuild(ctx context.Context, part int32, det *detectors.Engi
 		emitFrom = firstOpenMinute(w, p.cfg.Metrics.AllowedLateness)
 		warmStart = emitFrom - p.cfg.Metrics.SessionTimeout.Milliseconds() - time.Minute.Milliseconds()
 	}
-	events, err := p.st.ReadEvents(ctx, store.EventRange{Partition: part, From: warmStart, To: math.MaxInt64})
+	rng := store.EventRange{Partition: part, From: warmStart, To: math.MaxInt64}
+	if n > 0 {
+		// Sessions open at warmStart began earlier: their earlier events (within sessionHistory)
+		// come too, so their watch time counts from their real start.
+		rng.OpenSessionsFrom, rng.OpenSessionsSpan = warmStart-sessionHistory.Milliseconds(), p.cfg.Metrics.SessionTimeout.Milliseconds()
+	}
+	events, err := p.st.ReadEvents(ctx, rng)
 	if err != nil {
 		return nil, 0, fmt.Errorf("cannot rebuild partition %d: %w", part, err)
 	}
 	for i := range events {
 		shard.Add(&events[i], math.MinInt64) // stored with late = 0: never late
-		if det != nil {
+		// The detectors get the context they always had, not the sessions' earlier events.
+		if det != nil && events[i].Header().TS >= warmStart {
 			det.Observe(&events[i])
 		}
 	}

@@ -18,6 +18,10 @@ import (
 type EventRange struct {
 	Partition int32
 	From, To  int64
+	// OpenSessionsFrom, when set, adds the viewer events back to it of the sessions seen in
+	// [From, From+OpenSessionsSpan): sessions open at From, so their watch time counts from their
+	// real start.
+	OpenSessionsFrom, OpenSessionsSpan int64
 }
 
 // ReadEvents returns the stored on-time events (late = 0) of r from the three raw tables, in
@@ -38,16 +42,24 @@ func (s *Store) ReadEvents(ctx context.Context, r EventRange) ([]schemas.Event, 
 				cols = append(cols, c.Name)
 			}
 		}
-		until := ""
+		where := fmt.Sprintf("ts >= fromUnixTimestamp64Milli(%d, 'UTC')", r.From)
 		if r.To != math.MaxInt64 {
-			until = fmt.Sprintf(" AND ts < fromUnixTimestamp64Milli(%d, 'UTC')", r.To)
+			where += fmt.Sprintf(" AND ts < fromUnixTimestamp64Milli(%d, 'UTC')", r.To)
+		}
+		if k == schemas.KindViewer && r.OpenSessionsFrom != 0 && r.OpenSessionsFrom < r.From {
+			where = fmt.Sprintf(`(%s OR (ts >= fromUnixTimestamp64Milli(%d, 'UTC')
+    AND (stream_id, if(session_id != '', session_id, viewer_id)) IN (
+      SELECT stream_id, if(session_id != '', session_id, viewer_id) FROM %s
+      WHERE kafka_partition = %d AND late = 0 AND ts >= fromUnixTimestamp64Milli(%d, 'UTC')
+        AND ts < fromUnixTimestamp64Milli(%d, 'UTC'))))`,
+				where, r.OpenSessionsFrom, t.Name, r.Partition, r.From, r.From+r.OpenSessionsSpan)
 		}
 		// Filter in a subquery: the outer alias ts (Unix ms) would shadow the column in WHERE.
 		q := fmt.Sprintf(`SELECT %s FROM (
-  SELECT * FROM %s WHERE kafka_partition = %d AND late = 0 AND ts >= fromUnixTimestamp64Milli(%d, 'UTC')%s)
+  SELECT * FROM %s WHERE kafka_partition = %d AND late = 0 AND %s)
 ORDER BY ts, kafka_offset
 SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_decimals = 1`,
-			strings.Join(cols, ", "), t.Name, r.Partition, r.From, until)
+			strings.Join(cols, ", "), t.Name, r.Partition, where)
 		out, err := s.b.Query(ctx, q, "JSONEachRow")
 		if err != nil {
 			return nil, fmt.Errorf("cannot read %s of partition %d: %w", t.Name, r.Partition, err)

@@ -15,13 +15,21 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Server is a ClickHouse server reached with clickhouse-go over the native protocol.
+// Server is a ClickHouse server reached with clickhouse-go over the native protocol, or over
+// HTTP for an http(s):// DSN.
 type Server struct {
 	conn driver.Conn
 	addr string
+	http *httpQuerier // set for an http(s):// DSN: Query asks the server for formatted output
+	// insertSettings apply to every Insert (ClusterInsertSettings on a cluster); nil = none.
+	insertSettings clickhouse.Settings
 }
 
-// OpenServer connects to dsn, e.g. clickhouse://user:pass@host:9000/db?dial_timeout=5s.
+// SetInsertSettings makes every Insert run with settings, e.g. ClusterInsertSettings.
+func (s *Server) SetInsertSettings(settings map[string]any) { s.insertSettings = settings }
+
+// OpenServer connects to dsn, e.g. clickhouse://user:pass@host:9000/db?dial_timeout=5s, or
+// http://user:pass@host:8123/default (ClickHouse's HTTP interface, e.g. `livepulse store`).
 func OpenServer(ctx context.Context, dsn string) (*Server, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
@@ -35,7 +43,11 @@ func OpenServer(ctx context.Context, dsn string) (*Server, error) {
 		conn.Close()
 		return nil, fmt.Errorf("cannot reach ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
 	}
-	return &Server{conn: conn, addr: strings.Join(opts.Addr, ",")}, nil
+	s := &Server{conn: conn, addr: strings.Join(opts.Addr, ",")}
+	if opts.Protocol == clickhouse.HTTP {
+		s.http = newHTTPQuerier(opts)
+	}
+	return s, nil
 }
 
 // redactDSNError keeps a password in the DSN out of error messages.
@@ -47,13 +59,21 @@ func redactDSNError(err error, dsn string) error {
 	return fmt.Errorf("%s", msg)
 }
 
-func (s *Server) Name() string { return "ClickHouse server " + s.addr }
+func (s *Server) Name() string {
+	if s.http != nil {
+		return "ClickHouse server (HTTP) " + s.addr
+	}
+	return "ClickHouse server " + s.addr
+}
 
 func (s *Server) Exec(ctx context.Context, sql string) error { return s.conn.Exec(ctx, sql) }
 
 func (s *Server) Insert(ctx context.Context, ingest time.Time, chunks ...Rows) error {
 	if len(chunks) == 0 {
 		return nil
+	}
+	if s.insertSettings != nil {
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(s.insertSettings))
 	}
 	t := chunks[0].Table()
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+t.Name+" ("+strings.Join(t.ColumnNames(), ", ")+")")
@@ -78,6 +98,9 @@ func (s *Server) Insert(ctx context.Context, ingest time.Time, chunks ...Rows) e
 // Query renders the result itself: the native protocol carries blocks, not formatted text.
 // Supported: TabSeparated (TSV), TabSeparatedWithNames, CSV, CSVWithNames, JSONEachRow.
 func (s *Server) Query(ctx context.Context, sql, format string) ([]byte, error) {
+	if s.http != nil {
+		return s.http.query(ctx, sql, format)
+	}
 	w, ok := rowWriters[strings.ToLower(format)]
 	if !ok {
 		return nil, fmt.Errorf("format %q is not supported by the ClickHouse-server backend (use TabSeparated, TabSeparatedWithNames, CSV, CSVWithNames or JSONEachRow)", format)

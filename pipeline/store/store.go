@@ -18,8 +18,9 @@ import (
 
 // Store is a migrated ClickHouse database behind a Backend.
 type Store struct {
-	b   Backend
-	log *slog.Logger
+	b       Backend
+	log     *slog.Logger
+	cluster string // "" = one server or the embedded engine; else Migrate creates the schema ON CLUSTER
 }
 
 // New wraps b. logger nil means silent.
@@ -30,6 +31,13 @@ func New(b Backend, logger *slog.Logger) *Store {
 	return &Store{b: b, log: logger}
 }
 
+// OnCluster makes Migrate create the schema on the ClickHouse cluster name: Replicated tables
+// and Distributed ones over them (see cluster.go).
+func (s *Store) OnCluster(name string) *Store {
+	s.cluster = name
+	return s
+}
+
 // Backend returns the backend the store writes to.
 func (s *Store) Backend() Backend { return s.b }
 
@@ -38,14 +46,20 @@ func (s *Store) Close() error { return s.b.Close() }
 
 // Migrate brings the schema to SchemaVersion, idempotently, and returns the version found before.
 func (s *Store) Migrate(ctx context.Context) (from int, err error) {
-	if err := s.b.Exec(ctx, createMigrationsTable); err != nil {
+	table, ms := createMigrationsTable, migrations()
+	if s.cluster != "" {
+		if table, ms, err = clusterMigrations(s.cluster); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.b.Exec(ctx, table); err != nil {
 		return 0, fmt.Errorf("cannot create schema_migrations: %w", err)
 	}
 	from, err = s.Version(ctx)
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range migrations() {
+	for _, m := range ms {
 		if m.version <= from {
 			continue
 		}
