@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -18,8 +19,9 @@ import (
 
 // Store is a migrated ClickHouse database behind a Backend.
 type Store struct {
-	b   Backend
-	log *slog.Logger
+	b     Backend
+	log   *slog.Logger
+	users userQueries // users' read-only SQL, bounded (bounds.go)
 }
 
 // New wraps b. logger nil means silent.
@@ -34,7 +36,7 @@ func New(b Backend, logger *slog.Logger) *Store {
 func (s *Store) Backend() Backend { return s.b }
 
 // Close closes the backend.
-func (s *Store) Close() error { return s.b.Close() }
+func (s *Store) Close() error { return errors.Join(s.users.close(), s.b.Close()) }
 
 // Migrate brings the schema to SchemaVersion, idempotently, and returns the version found before.
 func (s *Store) Migrate(ctx context.Context) (from int, err error) {
