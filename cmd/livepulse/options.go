@@ -26,21 +26,25 @@ type storeOptions struct {
 	dataDir    string
 	clickhouse string
 	libchdb    string
+	chSecurity clickhouseSecurityOptions // security.go
+	limits     queryLimitOptions         // security.go
 }
 
 func (o *storeOptions) register(fs *flag.FlagSet, defaultDataDir string) {
 	fs.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory for the embedded ClickHouse (and the demo broker)")
 	fs.StringVar(&o.clickhouse, "clickhouse", os.Getenv("LIVEPULSE_CLICKHOUSE"), "ClickHouse server DSN, e.g. clickhouse://host:9000/db (default: the embedded engine; env LIVEPULSE_CLICKHOUSE)")
 	fs.StringVar(&o.libchdb, "libchdb", "", "path to libchdb.so (default: $LIVEPULSE_LIBCHDB, else where scripts/setup.sh installs it)")
+	o.chSecurity.register(fs)
+	o.limits.register(fs)
 }
 
 func (o *storeOptions) open(ctx context.Context, log *slog.Logger) (*store.Store, error) {
 	if o.clickhouse != "" {
-		b, err := store.OpenServer(ctx, o.clickhouse)
+		b, err := o.chSecurity.open(ctx, o.clickhouse, log)
 		if err != nil {
 			return nil, err
 		}
-		return store.New(b, log), nil
+		return o.limits.apply(store.New(b, log))
 	}
 	lib, err := chdb.FindLibrary(o.libchdb)
 	if err != nil {
@@ -54,7 +58,7 @@ func (o *storeOptions) open(ctx context.Context, log *slog.Logger) (*store.Store
 	if err != nil {
 		return nil, err
 	}
-	return store.New(b, log), nil
+	return o.limits.apply(store.New(b, log))
 }
 
 // pipelineOptions are the consumer's flags.
@@ -77,11 +81,13 @@ type pipelineOptions struct {
 	tokenFile     string
 	detectorsFile string
 	webhooks      []string
+	kafkaSecurity kafkaSecurityOptions // security.go
 }
 
 func (o *pipelineOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.brokers, "brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
 	fs.StringVar(&o.group, "group", "livepulse", "consumer group")
+	o.kafkaSecurity.register(fs)
 	fs.IntVar(&o.partitions, "partitions", 4, "partitions per topic when creating missing topics")
 	fs.IntVar(&o.batchRows, "batch-rows", 50_000, "rows per partition batch and INSERT cap")
 	fs.DurationVar(&o.flushInterval, "flush-interval", time.Second, "longest an event waits before its INSERT starts")

@@ -38,8 +38,12 @@ func runPipeline(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	log.Info("stopping: flushing open batches and committing")
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: flushing open batches and committing")
+	case err := <-p.runErr: // the consumer gave up (wrong credentials, foreign data): exit with its error
+		p.runErr <- err
+	}
 	return p.stop()
 }
 
@@ -81,12 +85,17 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 		st.Close()
 		return nil, err
 	}
-	p.flags = flags.NewPublisher(flags.Config{Brokers: splitList(po.brokers), Topic: po.topicPrefix + "flags", Webhooks: po.webhooks, Logger: log}, st)
+	dialer, err := po.kafkaSecurity.dialer(log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	p.flags = flags.NewPublisher(flags.Config{Brokers: splitList(po.brokers), Topic: po.topicPrefix + "flags", Webhooks: po.webhooks, Logger: log, Dialer: dialer}, st)
 	rc := po.rollupConfig(log)
 	rc.Detectors, rc.Flags = &detCfg, p.flags
 	p.rollup = rollup.New(rc, st)
 	cfg := po.config(log, metrics)
-	cfg.Processor = p.rollup
+	cfg.Processor, cfg.Dialer = p.rollup, dialer
 	consumer, err := ingest.New(cfg, st)
 	if err != nil {
 		st.Close()
@@ -100,7 +109,8 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 		return nil, fmt.Errorf("cannot listen on %s: %w", httpAddr, err)
 	}
 	p.httpAddr = ln.Addr().String()
-	handler := api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Flags: p.flags.Hub, Done: p.httpDone})
+	handler := api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Flags: p.flags.Hub, Done: p.httpDone,
+		QueryTimeout: st.QueryLimits().Timeout + 5*time.Second}) // ClickHouse's limit fires first, with its message
 	if !api.IsLoopback(p.httpAddr) {
 		// Beyond loopback, everything but /healthz needs the bearer token.
 		token, err := api.LoadToken(po.tokenFile)

@@ -2,11 +2,8 @@ package ingest
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -14,11 +11,9 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
-)
 
-// ErrSecurityConfig is returned (wrapped) for an unusable Kafka or ClickHouse security setting.
-// Its messages name files and mechanisms, never a password.
-var ErrSecurityConfig = errors.New("invalid security configuration")
+	"github.com/livepulse/livepulse/pipeline/secure"
+)
 
 // Security is how livepulse authenticates to Kafka and encrypts the connection. The zero value
 // is plaintext without authentication.
@@ -28,16 +23,8 @@ type Security struct {
 	SASLMechanism string
 	// Username and Password for SASL. Password is never logged or put in an error.
 	Username, Password string
-	// TLS encrypts the connection. Implied by CAFile, CertFile or KeyFile.
-	TLS bool
-	// CAFile is a PEM bundle of the CAs that sign the brokers' certificates; "" uses the
-	// system's.
-	CAFile string
-	// CertFile and KeyFile are a PEM client certificate and key (mutual TLS); both or neither.
-	CertFile, KeyFile string
-	// ServerName overrides the name checked in the brokers' certificates (default: the host
-	// dialled).
-	ServerName string
+	// TLS encrypts the connection (and, with a client certificate, authenticates).
+	TLS secure.TLS
 }
 
 // Dialer returns a kafka-go dialer for s: for the consumer group, readers and (through
@@ -47,7 +34,7 @@ func (s Security) Dialer() (*kafka.Dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, err := TLSConfig(s.TLS, s.CAFile, s.CertFile, s.KeyFile, s.ServerName)
+	tc, err := s.TLS.Config()
 	if err != nil {
 		return nil, err
 	}
@@ -60,10 +47,10 @@ func (s Security) String() string {
 	if s.SASLMechanism != "" {
 		parts = append(parts, "sasl="+s.SASLMechanism, "user="+s.Username)
 	}
-	if s.TLS || s.CAFile != "" || s.CertFile != "" {
+	if s.TLS.On() {
 		parts = append(parts, "tls")
-		if s.CertFile != "" {
-			parts = append(parts, "client-cert="+s.CertFile)
+		if s.TLS.CertFile != "" {
+			parts = append(parts, "client-cert="+s.TLS.CertFile)
 		}
 	}
 	if len(parts) == 0 {
@@ -75,12 +62,12 @@ func (s Security) String() string {
 func (s Security) mechanism() (sasl.Mechanism, error) {
 	if s.SASLMechanism == "" {
 		if s.Username != "" || s.Password != "" {
-			return nil, fmt.Errorf("%w: Kafka credentials given without a SASL mechanism (SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN)", ErrSecurityConfig)
+			return nil, fmt.Errorf("%w: Kafka credentials given without a SASL mechanism (SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN)", secure.ErrConfig)
 		}
 		return nil, nil
 	}
 	if s.Username == "" || s.Password == "" {
-		return nil, fmt.Errorf("%w: SASL %s needs a username and a password", ErrSecurityConfig, s.SASLMechanism)
+		return nil, fmt.Errorf("%w: SASL %s needs a username and a password", secure.ErrConfig, s.SASLMechanism)
 	}
 	switch strings.ToUpper(s.SASLMechanism) {
 	case "SCRAM-SHA-256":
@@ -90,47 +77,16 @@ func (s Security) mechanism() (sasl.Mechanism, error) {
 	case "PLAIN":
 		return plain.Mechanism{Username: s.Username, Password: s.Password}, nil
 	}
-	return nil, fmt.Errorf("%w: unknown SASL mechanism %q (want SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN)", ErrSecurityConfig, s.SASLMechanism)
+	return nil, fmt.Errorf("%w: unknown SASL mechanism %q (want SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN)", secure.ErrConfig, s.SASLMechanism)
 }
 
 func (s Security) scram(algo scram.Algorithm) (sasl.Mechanism, error) {
 	m, err := scram.Mechanism(algo, s.Username, s.Password)
 	if err != nil {
 		// The library's error is about the username's or password's encoding, not its value.
-		return nil, fmt.Errorf("%w: cannot set up SASL %s for user %s: invalid credentials encoding", ErrSecurityConfig, s.SASLMechanism, s.Username)
+		return nil, fmt.Errorf("%w: cannot set up SASL %s for user %s: invalid credentials encoding", secure.ErrConfig, s.SASLMechanism, s.Username)
 	}
 	return m, nil
-}
-
-// TLSConfig builds a client TLS configuration from PEM files; nil when TLS is off (enabled is
-// false and no file is given).
-func TLSConfig(enabled bool, caFile, certFile, keyFile, serverName string) (*tls.Config, error) {
-	if !enabled && caFile == "" && certFile == "" && keyFile == "" {
-		return nil, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("%w: cannot read CA file: %w", ErrSecurityConfig, err)
-		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: no PEM certificate in CA file %s", ErrSecurityConfig, caFile)
-		}
-	}
-	if (certFile == "") != (keyFile == "") {
-		return nil, fmt.Errorf("%w: a client certificate needs both a certificate and a key file", ErrSecurityConfig)
-	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			// LoadX509KeyPair's errors describe the PEM structure, never the key material.
-			return nil, fmt.Errorf("%w: cannot load client certificate %s: %w", ErrSecurityConfig, certFile, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // ErrKafkaAuth is returned (wrapped) when the brokers refuse the SASL credentials or the TLS

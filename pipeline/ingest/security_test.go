@@ -3,17 +3,8 @@ package ingest_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"log/slog"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,9 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/livepulse/livepulse/pipeline/ingest"
+	"github.com/livepulse/livepulse/pipeline/secure"
 	"github.com/livepulse/livepulse/pipeline/testenv"
 )
 
@@ -37,15 +28,8 @@ const sentinelPassword = "s3ntinel-PASSWORD-7f3a"
 // wrong one fails with an authentication error, and no log line, error or metric holds the
 // password.
 func TestKafkaSCRAMOverTLS(t *testing.T) {
-	caFile, serverTLS := testCA(t)
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(2),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "lp512", sentinelPassword),
-		kfake.Superuser("SCRAM-SHA-256", "lp256", sentinelPassword), kfake.TLS(serverTLS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	addr := cluster.ListenAddrs()[0]
+	addr, caFile := testenv.SecureBroker(t, 2, map[string]string{
+		"SCRAM-SHA-512:lp512": sentinelPassword, "SCRAM-SHA-256:lp256": sentinelPassword})
 
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -54,7 +38,7 @@ func TestKafkaSCRAMOverTLS(t *testing.T) {
 
 	for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		user := "lp" + strings.TrimPrefix(mech, "SCRAM-SHA-")
-		wrong := ingest.Security{SASLMechanism: mech, Username: user, Password: sentinelPassword + "-wrong", CAFile: caFile}
+		wrong := ingest.Security{SASLMechanism: mech, Username: user, Password: sentinelPassword + "-wrong", TLS: secure.TLS{CAFile: caFile}}
 		d, err := wrong.Dialer()
 		if err != nil {
 			t.Fatal(err)
@@ -75,12 +59,12 @@ func TestKafkaSCRAMOverTLS(t *testing.T) {
 	if d, _ := noTLS.Dialer(); !errors.Is(ingest.EnsureTopics(context.Background(), ingest.Config{Brokers: []string{addr}, Dialer: d}), ingest.ErrKafkaAuth) {
 		t.Error("plaintext connected to a TLS listener")
 	}
-	untrusted := ingest.Security{SASLMechanism: "SCRAM-SHA-512", Username: "lp512", Password: sentinelPassword, TLS: true}
+	untrusted := ingest.Security{SASLMechanism: "SCRAM-SHA-512", Username: "lp512", Password: sentinelPassword, TLS: secure.TLS{Enabled: true}}
 	if d, _ := untrusted.Dialer(); !errors.Is(ingest.EnsureTopics(context.Background(), ingest.Config{Brokers: []string{addr}, Dialer: d}), ingest.ErrKafkaAuth) {
 		t.Error("TLS accepted a certificate signed by an unknown CA")
 	}
 
-	sec := ingest.Security{SASLMechanism: "SCRAM-SHA-512", Username: "lp512", Password: sentinelPassword, CAFile: caFile}
+	sec := ingest.Security{SASLMechanism: "SCRAM-SHA-512", Username: "lp512", Password: sentinelPassword, TLS: secure.TLS{CAFile: caFile}}
 	d, err := sec.Dialer()
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +116,8 @@ func TestSecurityConfigErrors(t *testing.T) {
 	f := func(s ingest.Security, want string) {
 		t.Helper()
 		_, err := s.Dialer()
-		if !errors.Is(err, ingest.ErrSecurityConfig) || !strings.Contains(err.Error(), want) {
-			t.Errorf("%+v: %v, want ErrSecurityConfig containing %q", s.SASLMechanism, err, want)
+		if !errors.Is(err, secure.ErrConfig) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: %v, want secure.ErrConfig containing %q", s.SASLMechanism, err, want)
 		}
 		if err != nil && strings.Contains(err.Error(), sentinelPassword) {
 			t.Errorf("the error holds the password: %v", err)
@@ -142,42 +126,9 @@ func TestSecurityConfigErrors(t *testing.T) {
 	f(ingest.Security{SASLMechanism: "SCRAM-SHA-1", Username: "u", Password: sentinelPassword}, "unknown SASL mechanism")
 	f(ingest.Security{SASLMechanism: "SCRAM-SHA-256", Username: "u"}, "needs a username and a password")
 	f(ingest.Security{Username: "u", Password: sentinelPassword}, "without a SASL mechanism")
-	f(ingest.Security{CAFile: filepath.Join(t.TempDir(), "missing.pem")}, "cannot read CA file")
-	f(ingest.Security{CertFile: "c.pem"}, "both a certificate and a key")
+	f(ingest.Security{TLS: secure.TLS{CAFile: filepath.Join(t.TempDir(), "missing.pem")}}, "cannot read CA file")
+	f(ingest.Security{TLS: secure.TLS{CertFile: "c.pem"}}, "both a certificate and a key")
 	bad := filepath.Join(t.TempDir(), "bad.pem")
 	os.WriteFile(bad, []byte("not pem"), 0o600)
-	f(ingest.Security{CAFile: bad}, "no PEM certificate")
-}
-
-// testCA makes a CA and a server certificate for 127.0.0.1; it returns the CA's PEM file and
-// the server's TLS configuration.
-func testCA(t *testing.T) (caFile string, server *tls.Config) {
-	t.Helper()
-	key := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	caKey, srvKey := key(), key()
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "livepulse test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srv, ca, &srvKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return caFile, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}}}
+	f(ingest.Security{TLS: secure.TLS{CAFile: bad}}, "no PEM certificate")
 }

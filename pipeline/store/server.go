@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 )
@@ -23,19 +22,7 @@ type Server struct {
 
 // OpenServer connects to dsn, e.g. clickhouse://user:pass@host:9000/db?dial_timeout=5s.
 func OpenServer(ctx context.Context, dsn string) (*Server, error) {
-	opts, err := clickhouse.ParseDSN(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("cannot parse ClickHouse DSN: %w", redactDSNError(err, dsn))
-	}
-	conn, err := clickhouse.Open(opts)
-	if err != nil {
-		return nil, fmt.Errorf("cannot connect to ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
-	}
-	if err := conn.Ping(ctx); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("cannot reach ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
-	}
-	return &Server{conn: conn, addr: strings.Join(opts.Addr, ",")}, nil
+	return OpenServerSecure(ctx, dsn, ServerSecurity{})
 }
 
 // redactDSNError keeps a password in the DSN out of error messages.
