@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
@@ -53,7 +54,8 @@ type dedupeIndex struct {
 	head   int
 	n      int
 	newest int64
-	buf    []byte // canonical encoding, reused
+	h      maphash.Hash // content hasher, reused
+	num    [8]byte
 }
 
 var (
@@ -61,14 +63,55 @@ var (
 )
 
 func newDedupeIndex(window time.Duration, max int) *dedupeIndex {
-	return &dedupeIndex{window: window.Milliseconds(), max: max, seen: make(map[idKey]seenEvent, min(max, 4096))}
+	d := &dedupeIndex{window: window.Milliseconds(), max: max, seen: make(map[idKey]seenEvent, min(max, 4096))}
+	d.h.SetSeed(contentSeed)
+	return d
 }
 
-// keys hashes ev's event_id and its content.
+// keys hashes ev's event_id and its content: every field of the event, so a resend spelled
+// differently (field order, whitespace, number form) is the same content.
 func (d *dedupeIndex) keys(ev *schemas.Event) (idKey, uint64) {
 	id := ev.Header().EventID
-	d.buf = ev.AppendJSON(d.buf[:0])
-	return idKey{maphash.String(idSeed1, id), maphash.String(idSeed2, id)}, maphash.Bytes(contentSeed, d.buf)
+	h := &d.h
+	h.Reset()
+	hdr := ev.Header()
+	str := func(s string) { h.WriteString(s); h.WriteByte(0) }
+	num := func(n uint64) { h.Write(binary.LittleEndian.AppendUint64(d.num[:0], n)) }
+	h.WriteByte(byte(ev.Kind))
+	str(hdr.EventID)
+	num(uint64(hdr.TS))
+	str(hdr.StreamID)
+	str(hdr.KOLID)
+	str(hdr.BrandID)
+	str(hdr.Platform)
+	switch ev.Kind {
+	case schemas.KindViewer:
+		v := &ev.Viewer
+		num(uint64(v.Action))
+		str(v.ViewerID)
+		str(v.SessionID)
+		str(v.DeviceID)
+		str(v.IP)
+		num(uint64(v.Kind))
+		num(v.ReportedViewers)
+	case schemas.KindOrder:
+		o := &ev.Order
+		str(o.OrderID)
+		str(o.BuyerID)
+		str(o.SKUID)
+		num(uint64(o.Quantity))
+		num(uint64(o.Amount))
+		str(o.Currency)
+	case schemas.KindRefund:
+		r := &ev.Refund
+		str(r.RefundID)
+		str(r.OrderID)
+		str(r.BuyerID)
+		num(uint64(r.Amount))
+		str(r.Currency)
+		str(r.Reason)
+	}
+	return idKey{maphash.String(idSeed1, id), maphash.String(idSeed2, id)}, h.Sum64()
 }
 
 // check classifies the valid event ev read at offset: "" when it is new (or is the stored event

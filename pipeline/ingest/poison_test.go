@@ -239,4 +239,39 @@ func TestPoisonMessages(t *testing.T) {
 		t.Errorf("livepulse_duplicate_events_total{reason=duplicate_event} = %v, want 8", got)
 	}
 	t.Logf("%d messages: %d valid orders stored once, %d dead letters, %d on the DLQ topic", total, validOrders, wantDead, dlq)
+
+	// After a restart the index is seeded from the store: a resend and a conflict of events
+	// stored before it are still caught.
+	w = &kafka.Writer{Addr: kafka.TCP(b.Addr()), Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	if err := w.WriteMessages(context.Background(),
+		kafka.Message{Topic: "livepulse.order", Key: []byte("poison-s1"), Value: validOrder("poison-s1", 3, ts)},
+		kafka.Message{Topic: "livepulse.order", Key: []byte("poison-s2"), Value: validOrder("poison-s2", 5, ts+1)}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	stop = runConsumer(t, cfg, st)
+	waitFor(t, "the resends after a restart", 60*time.Second, func() bool { return stored() >= total+2 })
+	stop()
+	if got := queryString(t, st, "SELECT reason FROM dead_letters WHERE raw IN ('"+string(validOrder("poison-s1", 3, ts))+"', '"+string(validOrder("poison-s2", 5, ts+1))+"') ORDER BY reason"); got != "duplicate_event\nduplicate_event_id" {
+		t.Errorf("after a restart, the resend and the conflict got %q", got)
+	}
+	// A group that re-reads everything from offset 0 stores nothing again: the duplicates'
+	// positions are recognised as stored (dead letters), the originals' too (rows).
+	rewound := cfg
+	rewound.GroupID = "poison-rewound"
+	stop = runConsumer(t, rewound, st)
+	waitFor(t, "the rewound group to commit everything", 60*time.Second, func() bool {
+		hw := testenv.HighWatermarks(t, b.Addr(), "livepulse.order")
+		c := testenv.Committed(t, b.Addr(), "poison-rewound", "livepulse.order", partitions)
+		for p, o := range hw {
+			if o > 0 && c[p] != o {
+				return false
+			}
+		}
+		return true
+	})
+	stop()
+	if got := stored(); got != total+2 {
+		t.Errorf("after re-reading everything: %d rows, want %d", got, total+2)
+	}
 }
