@@ -223,7 +223,7 @@ func TestChaosStoreOutage(t *testing.T) {
 	}
 	var heap runtime.MemStats
 	for r := 0; r < rounds(); r++ {
-		waitStored(t, flaky, tr.written.Load()/2, 60*time.Second)
+		waitStored(t, flaky, max(tr.written.Load()/2, 3000), 60*time.Second)
 		stored, _ := storedRows(flaky)
 		flaky.down.Store(true)
 		time.Sleep(outage / 2)
@@ -270,7 +270,7 @@ func TestChaosBrokerRestart(t *testing.T) {
 	tr := startTraffic(t, addr, "restart", 100)
 	stop := runConsumer(t, cfg, st)
 	for r := 0; r < rounds(); r++ {
-		waitStored(t, st.Backend(), tr.written.Load()/2, 60*time.Second)
+		waitStored(t, st.Backend(), max(tr.written.Load()/2, 3000), 60*time.Second)
 		b.Close()
 		t.Logf("broker stopped (round %d), %d produced", r+1, tr.written.Load())
 		time.Sleep(2 * time.Second)
@@ -295,7 +295,7 @@ func TestChaosRebalance(t *testing.T) {
 	tr := startTraffic(t, b.Addr(), "scale", 100)
 	stopFirst := runConsumer(t, cfg, st)
 	for r := 0; r < rounds(); r++ {
-		waitStored(t, st.Backend(), tr.written.Load()/2, 60*time.Second)
+		waitStored(t, st.Backend(), max(tr.written.Load()/2, 3000), 60*time.Second)
 		second := cfg
 		second.Metrics = ingest.NewMetrics(nil)
 		c, err := ingest.New(second, st)
@@ -359,7 +359,7 @@ func TestChaosClickHouseServerKill(t *testing.T) {
 	tr := startTraffic(t, b.Addr(), "server-kill", 100)
 	stop := runConsumer(t, cfg, st)
 	for r := 0; r < rounds(); r++ {
-		waitStored(t, sb, tr.written.Load()/2, 60*time.Second)
+		waitStored(t, sb, max(tr.written.Load()/2, 3000), 60*time.Second)
 		srv.Kill()
 		t.Logf("clickhouse-server killed (round %d), %d produced", r+1, tr.written.Load())
 		time.Sleep(2 * time.Second)
