@@ -129,3 +129,29 @@ func TestSecretsStayOut(t *testing.T) {
 		t.Errorf("query with a wrong password: exit %d, output:\n%s", cmd.ProcessState.ExitCode(), out)
 	}
 }
+
+// TestQueryCommandBounded: `livepulse query` applies the read-only gate and its limit flags.
+func TestQueryCommandBounded(t *testing.T) {
+	testenv.Library(t)
+	dir := t.TempDir()
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		cmd, output, exited := livepulse(t, nil, append([]string{"query", "--data-dir", dir, "--query-max-rows", "10", "--query-timeout", "1s"}, args...)...)
+		<-exited
+		return cmd.ProcessState.ExitCode(), output()
+	}
+	if code, out := run("SELECT number FROM system.numbers LIMIT 10"); code != 0 || strings.Count(out, "\n") != 10 {
+		t.Errorf("10 rows at a limit of 10: exit %d:\n%s", code, out)
+	}
+	for sql, want := range map[string]string{
+		"SELECT number FROM system.numbers LIMIT 11":                              "query exceeds its limit",
+		"SELECT count() FROM system.numbers":                                      "query exceeds its limit",
+		"SELECT number FROM system.numbers LIMIT 11 SETTINGS max_result_rows = 0": "only read-only queries are allowed",
+		"DROP TABLE orders": "only read-only queries are allowed",
+		"SELECT * FROM url('http://127.0.0.1:1/x', 'CSV', 'a String')": "only read-only queries are allowed",
+	} {
+		if code, out := run(sql); code == 0 || !strings.Contains(out, want) {
+			t.Errorf("%s: exit %d, want an error containing %q:\n%s", sql, code, want, out)
+		}
+	}
+}
