@@ -82,12 +82,14 @@ type pipelineOptions struct {
 	detectorsFile string
 	webhooks      []string
 	kafkaSecurity kafkaSecurityOptions // security.go
+	dedupe        dedupeOptions        // dedupe.go
 }
 
 func (o *pipelineOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.brokers, "brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
 	fs.StringVar(&o.group, "group", "livepulse", "consumer group")
 	o.kafkaSecurity.register(fs)
+	o.dedupe.register(fs)
 	fs.IntVar(&o.partitions, "partitions", 4, "partitions per topic when creating missing topics")
 	fs.IntVar(&o.batchRows, "batch-rows", 50_000, "rows per partition batch and INSERT cap")
 	fs.DurationVar(&o.flushInterval, "flush-interval", time.Second, "longest an event waits before its INSERT starts")
@@ -133,7 +135,7 @@ func (o *pipelineOptions) config(log *slog.Logger, m *ingest.Metrics) ingest.Con
 	for _, k := range schemas.Kinds {
 		topics[k] = o.topicPrefix + k.String()
 	}
-	return ingest.Config{
+	cfg := ingest.Config{
 		Brokers:       splitList(o.brokers),
 		GroupID:       o.group,
 		Topics:        topics,
@@ -147,6 +149,8 @@ func (o *pipelineOptions) config(log *slog.Logger, m *ingest.Metrics) ingest.Con
 		Metrics: m,
 		Logger:  log,
 	}
+	o.dedupe.apply(&cfg)
+	return cfg
 }
 
 func splitList(s string) []string {

@@ -48,8 +48,8 @@ type Config struct {
 
 	// DedupeWindow and DedupeMaxEvents bound the per-partition index that catches a producer's
 	// resent event_id (dedupe.go): it remembers the partition's last DedupeMaxEvents events, none
-	// older in event time than DedupeWindow before the newest. Defaults 10 min and 200,000
-	// (about 60 bytes each); DedupeMaxEvents < 0 turns deduplication off.
+	// older in event time than DedupeWindow before the newest. Defaults 10 min and 100,000 (about
+	// 85 bytes each: 8.5 MB per partition when full); DedupeMaxEvents < 0 turns deduplication off.
 	DedupeWindow    time.Duration
 	DedupeMaxEvents int
 
@@ -105,7 +105,7 @@ func (c Config) withDefaults() Config {
 		c.DedupeWindow = 10 * time.Minute
 	}
 	if c.DedupeMaxEvents == 0 {
-		c.DedupeMaxEvents = 200_000
+		c.DedupeMaxEvents = 100_000
 	}
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = 250 * time.Millisecond

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,5 +127,29 @@ func BenchmarkDedupeCheck(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		j := i & (len(evs) - 1)
 		d.check(evs[j], int64(len(evs)+i))
+	}
+}
+
+// BenchmarkDedupeMemory reports the heap one full index takes per remembered event.
+func BenchmarkDedupeMemory(b *testing.B) {
+	const n = 200_000
+	ev := order("", 0, 1999)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "order-event-" + strconv.Itoa(i)
+	}
+	var before, after runtime.MemStats
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		d := newDedupeIndex(time.Hour, n)
+		for j, id := range ids {
+			ev.Order.EventID, ev.Order.TS = id, int64(j)
+			d.check(ev, int64(j))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/event")
+		runtime.KeepAlive(d)
 	}
 }
