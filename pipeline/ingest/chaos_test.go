@@ -51,10 +51,14 @@ type traffic struct {
 
 func startTraffic(t *testing.T, addr, name string, perTick int) *traffic {
 	t.Helper()
+	newWriter := func() *kafka.Writer {
+		return &kafka.Writer{Addr: kafka.TCP(addr), Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
+			BatchSize: 1000, MaxAttempts: 3, WriteTimeout: 5 * time.Second}
+	}
 	tr := &traffic{name: name, perTick: perTick, base: time.Now().Add(-30 * time.Minute).UnixMilli(), stop: make(chan struct{}), done: make(chan struct{}),
-		w: &kafka.Writer{Addr: kafka.TCP(addr), Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
-			BatchSize: 1000, MaxAttempts: 3, WriteTimeout: 5 * time.Second}}
+		w: newWriter()}
 	go func() {
+		defer func() { tr.w.Close() }()
 		defer close(tr.done)
 		for {
 			select {
@@ -72,7 +76,10 @@ func startTraffic(t *testing.T, addr, name string, perTick int) *traffic {
 					break
 				}
 				// Some may have been written: resending them is a producer's at-least-once, and
-				// the oracle counts the broker's offsets, not what we meant to send.
+				// the oracle counts the broker's offsets, not what we meant to send. A fresh
+				// writer: one that saw the broker go away may keep failing.
+				tr.w.Close()
+				tr.w = newWriter()
 				select {
 				case <-tr.stop:
 					return
@@ -81,7 +88,7 @@ func startTraffic(t *testing.T, addr, name string, perTick int) *traffic {
 			}
 		}
 	}()
-	t.Cleanup(func() { tr.halt(); tr.w.Close() })
+	t.Cleanup(tr.halt)
 	return tr
 }
 
@@ -274,17 +281,19 @@ func TestChaosBrokerRestart(t *testing.T) {
 		b.Close()
 		t.Logf("broker stopped (round %d), %d produced", r+1, tr.written.Load())
 		time.Sleep(2 * time.Second)
+		before := tr.written.Load()
 		if b, err = broker.Start(broker.Config{Listen: addr, DataDir: dir, Partitions: 4}); err != nil {
 			t.Fatal(err)
 		}
+		waitFor(t, "the producer to write again", 60*time.Second, func() bool { return tr.written.Load() >= before+2000 })
 		waitStored(t, st.Backend(), tr.written.Load(), 90*time.Second)
 	}
 	drainAndCheck(t, tr, addr, st.Backend(), stop)
 }
 
 // TestChaosRebalance scales the consumers 1 → 2 → 1 during traffic: partitions move between
-// instances (rebalances) both ways; the long matrix also removes one abruptly (no flush, no
-// commit, no leave) and lets the group notice.
+// instances (rebalances) both ways; the long matrix also removes one abruptly (its context
+// cancelled: nothing more flushed or committed).
 func TestChaosRebalance(t *testing.T) {
 	b := testenv.Broker(t, 4)
 	st := testenv.Store(t)
