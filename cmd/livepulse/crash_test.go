@@ -199,8 +199,9 @@ func TestCrashRecovery(t *testing.T) {
 	checkExactlyOnce(t, b.Addr(), filepath.Join(dataDir, "clickhouse"))
 }
 
-// checkExactlyOnce is the oracle: per topic, the broker's offsets say which messages exist; each
-// must be in ClickHouse once — plain count() = distinct positions = messages in the broker.
+// checkExactlyOnce is the oracle (testenv.ExactlyOnce): per topic, the broker's offsets say which
+// messages exist; each must be in ClickHouse once — plain count() = distinct positions = messages
+// in the broker. Then the rollups are verified against the raw rows.
 func checkExactlyOnce(t *testing.T, brokers, chDir string) {
 	t.Helper()
 	bk, err := store.OpenEmbedded(chdb.Config{LibraryPath: testenv.Library(t), DataDir: chDir})
@@ -209,28 +210,7 @@ func checkExactlyOnce(t *testing.T, brokers, chDir string) {
 	}
 	st := store.New(bk, nil)
 	defer st.Close()
-	for _, k := range schemas.Kinds {
-		topic := k.DefaultTopic()
-		var want int64
-		for _, o := range testenv.HighWatermarks(t, brokers, topic) {
-			want += o
-		}
-		q := fmt.Sprintf(`SELECT count(), uniqExact(kafka_partition, kafka_offset) FROM (
-			SELECT kafka_partition, kafka_offset FROM %s WHERE kafka_topic = '%s'
-			UNION ALL SELECT kafka_partition, kafka_offset FROM dead_letters WHERE kafka_topic = '%s')`,
-			schemas.TableFor(k).Name, topic, topic)
-		out, err := st.Backend().Query(context.Background(), q, "TabSeparated")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rows, distinct int64
-		fmt.Sscanf(string(out), "%d\t%d", &rows, &distinct)
-		if rows != want || distinct != want {
-			t.Errorf("%s: %d rows, %d distinct positions, broker holds %d messages", topic, rows, distinct, want)
-		} else {
-			t.Logf("%s: %d messages, each stored exactly once", topic, want)
-		}
-	}
+	testenv.CheckExactlyOnce(t, brokers, st.Backend())
 	// The minute rollups survived the kills too: rebuilt from the store by each restart, every
 	// final minute equals its recomputation from the raw rows.
 	out, err := st.Backend().Query(context.Background(), `SELECT toUnixTimestamp64Milli(min(w)) FROM

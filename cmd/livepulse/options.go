@@ -27,6 +27,8 @@ type storeOptions struct {
 	clickhouse string
 	libchdb    string
 	cluster    string
+	chSecurity clickhouseSecurityOptions // security.go
+	limits     queryLimitOptions         // security.go
 }
 
 func (o *storeOptions) register(fs *flag.FlagSet, defaultDataDir string) {
@@ -34,19 +36,21 @@ func (o *storeOptions) register(fs *flag.FlagSet, defaultDataDir string) {
 	fs.StringVar(&o.clickhouse, "clickhouse", os.Getenv("LIVEPULSE_CLICKHOUSE"), "ClickHouse server DSN, e.g. clickhouse://host:9000/db (default: the embedded engine; env LIVEPULSE_CLICKHOUSE)")
 	fs.StringVar(&o.cluster, "clickhouse-cluster", "", "ClickHouse cluster NAME: migrations create Replicated tables and Distributed ones ON CLUSTER NAME, inserts are synchronous (needs --clickhouse)")
 	fs.StringVar(&o.libchdb, "libchdb", "", "path to libchdb.so (default: $LIVEPULSE_LIBCHDB, else where scripts/setup.sh installs it)")
+	o.chSecurity.register(fs)
+	o.limits.register(fs)
 }
 
 func (o *storeOptions) open(ctx context.Context, log *slog.Logger) (*store.Store, error) {
 	if o.clickhouse != "" {
-		b, err := store.OpenServer(ctx, o.clickhouse)
+		b, err := o.chSecurity.open(ctx, o.clickhouse, log)
 		if err != nil {
 			return nil, err
 		}
 		if o.cluster == "" {
-			return store.New(b, log), nil
+			return o.limits.apply(store.New(b, log))
 		}
 		b.SetInsertSettings(store.ClusterInsertSettings)
-		return store.New(b, log).OnCluster(o.cluster), nil
+		return o.limits.apply(store.New(b, log).OnCluster(o.cluster))
 	}
 	if o.cluster != "" {
 		return nil, errors.New("--clickhouse-cluster needs --clickhouse (the embedded engine is one node)")
@@ -63,7 +67,7 @@ func (o *storeOptions) open(ctx context.Context, log *slog.Logger) (*store.Store
 	if err != nil {
 		return nil, err
 	}
-	return store.New(b, log), nil
+	return o.limits.apply(store.New(b, log))
 }
 
 // pipelineOptions are the consumer's flags.
@@ -86,11 +90,15 @@ type pipelineOptions struct {
 	tokenFile     string
 	detectorsFile string
 	webhooks      []string
+	kafkaSecurity kafkaSecurityOptions // security.go
+	dedupe        dedupeOptions        // dedupe.go
 }
 
 func (o *pipelineOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.brokers, "brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
 	fs.StringVar(&o.group, "group", "livepulse", "consumer group")
+	o.kafkaSecurity.register(fs)
+	o.dedupe.register(fs)
 	fs.IntVar(&o.partitions, "partitions", 4, "partitions per topic when creating missing topics")
 	fs.IntVar(&o.batchRows, "batch-rows", 50_000, "rows per partition batch and INSERT cap")
 	fs.DurationVar(&o.flushInterval, "flush-interval", time.Second, "longest an event waits before its INSERT starts")
@@ -136,7 +144,7 @@ func (o *pipelineOptions) config(log *slog.Logger, m *ingest.Metrics) ingest.Con
 	for _, k := range schemas.Kinds {
 		topics[k] = o.topicPrefix + k.String()
 	}
-	return ingest.Config{
+	cfg := ingest.Config{
 		Brokers:       splitList(o.brokers),
 		GroupID:       o.group,
 		Topics:        topics,
@@ -151,6 +159,8 @@ func (o *pipelineOptions) config(log *slog.Logger, m *ingest.Metrics) ingest.Con
 		Metrics: m,
 		Logger:  log,
 	}
+	o.dedupe.apply(&cfg)
+	return cfg
 }
 
 func splitList(s string) []string {

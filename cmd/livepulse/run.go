@@ -44,9 +44,9 @@ func runPipeline(ctx context.Context, args []string) error {
 		log.Info("stopping: flushing open batches and committing")
 		return p.stop()
 	case err := <-p.runErr:
-		// The consumer gave up on its own (e.g. topics with unequal partition counts, or
-		// foreign data): say why and exit rather than serve without consuming.
-		p.runErr <- err // for stop
+		// The consumer gave up on its own (wrong credentials, topics with unequal partition
+		// counts, foreign data): say why and exit rather than serve without consuming.
+		p.runErr <- nil // for stop
 		if err == nil {
 			err = errors.New("it returned without an error")
 		}
@@ -92,12 +92,17 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 		st.Close()
 		return nil, err
 	}
-	p.flags = flags.NewPublisher(flags.Config{Brokers: splitList(po.brokers), Topic: po.topicPrefix + "flags", Webhooks: po.webhooks, Logger: log}, st)
+	dialer, err := po.kafkaSecurity.dialer(log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	p.flags = flags.NewPublisher(flags.Config{Brokers: splitList(po.brokers), Topic: po.topicPrefix + "flags", Webhooks: po.webhooks, Logger: log, Dialer: dialer}, st)
 	rc := po.rollupConfig(log)
 	rc.Detectors, rc.Flags = &detCfg, p.flags
 	p.rollup = rollup.New(rc, st)
 	cfg := po.config(log, metrics)
-	cfg.Processor = p.rollup
+	cfg.Processor, cfg.Dialer = p.rollup, dialer
 	consumer, err := ingest.New(cfg, st)
 	if err != nil {
 		st.Close()
@@ -111,7 +116,8 @@ func startPipeline(ctx context.Context, log *slog.Logger, so storeOptions, po pi
 		return nil, fmt.Errorf("cannot listen on %s: %w", httpAddr, err)
 	}
 	p.httpAddr = ln.Addr().String()
-	handler := api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Flags: p.flags.Hub, Done: p.httpDone, Board: web.Handler()})
+	handler := api.Handler(api.Config{Store: st, Ready: consumer.Joined, Gatherer: reg, Logger: log, Location: po.location, Flags: p.flags.Hub, Done: p.httpDone,
+		Board: web.Handler(), QueryTimeout: st.QueryLimits().Timeout + 5*time.Second}) // ClickHouse's limit fires first, with its message
 	if !api.IsLoopback(p.httpAddr) {
 		// Beyond loopback, everything but /healthz needs the bearer token.
 		token, err := api.LoadToken(po.tokenFile)

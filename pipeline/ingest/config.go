@@ -49,6 +49,13 @@ type Config struct {
 	// Default 250 ms.
 	RetryBackoff time.Duration
 
+	// DedupeWindow and DedupeMaxEvents bound the per-partition index that catches a producer's
+	// resent event_id (dedupe.go): it remembers the partition's last DedupeMaxEvents events, none
+	// older in event time than DedupeWindow before the newest. Defaults 10 min and 100,000 (about
+	// 85 bytes each: 8.5 MB per partition when full); DedupeMaxEvents < 0 turns deduplication off.
+	DedupeWindow    time.Duration
+	DedupeMaxEvents int
+
 	// Decoder holds the contract's limits (size, timestamp skew and horizon, currency).
 	Decoder schemas.DecoderConfig
 	// Processor, if set, is the stateful stage after decoding: event-time windows, metrics,
@@ -96,6 +103,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FetchBuffer <= 0 {
 		c.FetchBuffer = 4096
+	}
+	if c.DedupeWindow <= 0 {
+		c.DedupeWindow = 10 * time.Minute
+	}
+	if c.DedupeMaxEvents == 0 {
+		c.DedupeMaxEvents = 100_000
 	}
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = 250 * time.Millisecond

@@ -102,6 +102,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return fmt.Errorf("cannot join consumer group %s: %w", c.cfg.GroupID, err)
 	}
 	defer group.Close()
+	// An abrupt stop (ctx ends) must end the current generation too: its partitions only watch
+	// the generation, and would otherwise keep it alive while this member still heartbeats.
+	defer context.AfterFunc(ctx, func() { group.Close() })()
 
 	nextCtx, cancelNext := context.WithCancel(ctx)
 	defer cancelNext()

@@ -12,6 +12,7 @@ type Metrics struct {
 	Stored        *prometheus.CounterVec   // rows inserted, by table
 	AlreadyStored *prometheus.CounterVec   // rows skipped on replay because they were stored before a restart, by table
 	DeadLetters   *prometheus.CounterVec   // dead letters, by topic and reason
+	Duplicates    *prometheus.CounterVec   // events whose event_id was seen before in the partition, by topic and reason (dedupe.go)
 	Late          *prometheus.CounterVec   // events beyond the allowed lateness (stored, flagged, not counted), by topic
 	Lag           *prometheus.GaugeVec     // messages behind the partition's high watermark, by topic and partition
 	BatchRows     *prometheus.HistogramVec // rows per INSERT, by table
@@ -36,6 +37,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "livepulse_dead_letters_total", Help: "Messages that broke the contract.",
+		}, []string{"topic", "reason"}),
+		Duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "livepulse_duplicate_events_total", Help: "Events whose event_id was already stored in the partition: resends (skipped) and conflicts (dead letters).",
 		}, []string{"topic", "reason"}),
 		Late: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "livepulse_late_events_total", Help: "Events that arrived after their minute was final: stored with late=1, not counted in metrics.",
@@ -70,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.InsertErrors.WithLabelValues(t.Name)
 	}
 	if reg != nil {
-		reg.MustRegister(m.Consumed, m.Stored, m.AlreadyStored, m.DeadLetters, m.Late, m.Lag, m.BatchRows,
+		reg.MustRegister(m.Consumed, m.Stored, m.AlreadyStored, m.DeadLetters, m.Duplicates, m.Late, m.Lag, m.BatchRows,
 			m.InsertSeconds, m.InsertErrors, m.Commits, m.CommitErrors, m.Assigned)
 	}
 	return m

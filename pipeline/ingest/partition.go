@@ -33,6 +33,10 @@ type partitionConsumer struct {
 
 	// Highest offsets already stored (from before a restart or rebalance); -1 when none.
 	storedData, storedDead int64
+	// Deduplication by event_id (dedupe.go); nil when off.
+	dedupe    *dedupeIndex
+	deadAhead map[int64]bool // dead letters stored beyond storedData
+	ctx       context.Context
 
 	// The open batch.
 	viewers store.ViewerRows
@@ -57,7 +61,10 @@ func (c *Consumer) consumePartition(genCtx context.Context, gen *kafka.Generatio
 	p := &partitionConsumer{
 		c: c, gen: gen, kind: kind, topic: c.cfg.Topics[kind], part: int32(a.ID),
 		table: schemas.TableFor(kind), dec: schemas.NewDecoder(c.cfg.Decoder),
-		revoked: make(chan struct{}), first: -1,
+		revoked: make(chan struct{}), first: -1, ctx: genCtx,
+	}
+	if c.cfg.DedupeMaxEvents > 0 {
+		p.dedupe = newDedupeIndex(c.cfg.DedupeWindow, c.cfg.DedupeMaxEvents)
 	}
 	p.log = c.cfg.Logger.With("topic", p.topic, "partition", p.part)
 	// The generation ends both on a rebalance and, once any partition returns, on shutdown; only
@@ -76,6 +83,7 @@ func (c *Consumer) consumePartition(genCtx context.Context, gen *kafka.Generatio
 	if err := p.loadStored(genCtx); err != nil {
 		return err
 	}
+	p.loadDedupe(genCtx)
 	if proc := c.cfg.Processor; proc != nil {
 		if err := proc.Open(genCtx, p.topic, p.part); err != nil {
 			return fmt.Errorf("cannot open %s/%d for processing: %w", p.topic, p.part, err)
@@ -247,9 +255,17 @@ func (p *partitionConsumer) add(m kafka.Message) {
 	if proc != nil {
 		proc.Observe(p.topic, p.part, p.ev.Header().TS, m.Offset+1 < m.HighWaterMark)
 	}
-	if m.Offset <= p.storedData {
+	var dup schemas.Reason
+	if p.dedupe != nil {
+		dup = p.dedupe.check(&p.ev, m.Offset)
+	}
+	if p.alreadyStored(m.Offset, dup) {
 		// Stored before a restart; the processor rebuilt its state from the store.
 		cfg.Metrics.AlreadyStored.WithLabelValues(p.table.Name).Inc()
+		return
+	}
+	if dup != "" {
+		p.addDuplicate(m, src, dup)
 		return
 	}
 	late := false

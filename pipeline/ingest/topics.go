@@ -21,6 +21,9 @@ func transport(d *kafka.Dialer) *kafka.Transport {
 // streams, or a stream's orders and viewers would be counted in different processes.
 func EnsureTopics(ctx context.Context, cfg Config) error {
 	cfg = cfg.withDefaults()
+	if err := checkBrokers(ctx, cfg.Brokers, cfg.Dialer); err != nil {
+		return err
+	}
 	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport(cfg.Dialer)}
 	want := append([]string{cfg.DLQTopic}, cfg.OutputTopics...)
 	for _, k := range schemas.Kinds {

@@ -31,23 +31,7 @@ func (s *Server) SetInsertSettings(settings map[string]any) { s.insertSettings =
 // OpenServer connects to dsn, e.g. clickhouse://user:pass@host:9000/db?dial_timeout=5s, or
 // http://user:pass@host:8123/default (ClickHouse's HTTP interface, e.g. `livepulse store`).
 func OpenServer(ctx context.Context, dsn string) (*Server, error) {
-	opts, err := clickhouse.ParseDSN(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("cannot parse ClickHouse DSN: %w", redactDSNError(err, dsn))
-	}
-	conn, err := clickhouse.Open(opts)
-	if err != nil {
-		return nil, fmt.Errorf("cannot connect to ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
-	}
-	if err := conn.Ping(ctx); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("cannot reach ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
-	}
-	s := &Server{conn: conn, addr: strings.Join(opts.Addr, ",")}
-	if opts.Protocol == clickhouse.HTTP {
-		s.http = newHTTPQuerier(opts)
-	}
-	return s, nil
+	return OpenServerSecure(ctx, dsn, ServerSecurity{})
 }
 
 // redactDSNError keeps a password in the DSN out of error messages.
@@ -99,7 +83,7 @@ func (s *Server) Insert(ctx context.Context, ingest time.Time, chunks ...Rows) e
 // Supported: TabSeparated (TSV), TabSeparatedWithNames, CSV, CSVWithNames, JSONEachRow.
 func (s *Server) Query(ctx context.Context, sql, format string) ([]byte, error) {
 	if s.http != nil {
-		return s.http.query(ctx, sql, format)
+		return s.http.query(ctx, sql, format, nil)
 	}
 	w, ok := rowWriters[strings.ToLower(format)]
 	if !ok {

@@ -36,13 +36,20 @@ func newHTTPQuerier(opts *clickhouse.Options) *httpQuerier {
 	return &httpQuerier{client: &http.Client{Transport: tr}, endpoint: u, user: opts.Auth.Username, password: opts.Auth.Password}
 }
 
-func (q *httpQuerier) query(ctx context.Context, sql, format string) ([]byte, error) {
+// query runs sql; settings travel as URL parameters, as ClickHouse's HTTP interface takes them.
+func (q *httpQuerier) query(ctx context.Context, sql, format string, settings clickhouse.Settings) ([]byte, error) {
 	if format == "" {
 		format = "TabSeparated"
 	}
 	u := q.endpoint
 	params := u.Query()
 	params.Set("default_format", format)
+	for k, v := range settings {
+		if c, ok := v.(clickhouse.CustomSetting); ok {
+			v = c.Value
+		}
+		params.Set(k, fmt.Sprint(v))
+	}
 	u.RawQuery = params.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(sql))
 	if err != nil {

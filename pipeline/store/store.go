@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -20,7 +21,8 @@ import (
 type Store struct {
 	b       Backend
 	log     *slog.Logger
-	cluster string // "" = one server or the embedded engine; else Migrate creates the schema ON CLUSTER
+	cluster string      // "" = one server or the embedded engine; else Migrate creates the schema ON CLUSTER
+	users   userQueries // users' read-only SQL, bounded (bounds.go)
 }
 
 // New wraps b. logger nil means silent.
@@ -42,7 +44,7 @@ func (s *Store) OnCluster(name string) *Store {
 func (s *Store) Backend() Backend { return s.b }
 
 // Close closes the backend.
-func (s *Store) Close() error { return s.b.Close() }
+func (s *Store) Close() error { return errors.Join(s.users.close(), s.b.Close()) }
 
 // Migrate brings the schema to SchemaVersion, idempotently, and returns the version found before.
 func (s *Store) Migrate(ctx context.Context) (from int, err error) {

@@ -2,6 +2,7 @@ package chhttp_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -230,4 +231,24 @@ func TestGrafanaDatasourceConnection(t *testing.T) {
 	if _, err := db.Exec("DROP TABLE orders"); err == nil || !strings.Contains(err.Error(), "164") {
 		t.Errorf("DROP TABLE through the read-only Grafana user: %v, want Code 164", err)
 	}
+}
+
+// TestQueryBoundsOverHTTP: an instance whose store is `livepulse store` (the server backend over
+// HTTP) bounds users' SQL too: the limits travel as URL settings with readonly=1.
+func TestQueryBoundsOverHTTP(t *testing.T) {
+	srv, _ := serve(t, map[string]chhttp.User{"livepulse": {Password: "w"}})
+	u, _ := url.Parse(srv.URL)
+	b, err := store.OpenServer(context.Background(), "http://livepulse:w@"+u.Host+"/default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(b, nil)
+	defer st.Close()
+	if _, err := st.QueryReadOnly(context.Background(), "DROP TABLE orders", ""); !errors.Is(err, store.ErrReadOnly) {
+		t.Errorf("DROP TABLE over HTTP: %v, want ErrReadOnly", err)
+	}
+	if err := st.SetQueryLimits(store.QueryLimits{Timeout: time.Second, MaxRows: 1000, MaxBytes: 100_000}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.CheckQueryBounds(t, st)
 }
