@@ -22,6 +22,7 @@ var commands = []struct {
 	{"migrate", "create or upgrade the ClickHouse schema", runMigrate},
 	{"query", "read-only SQL against the store", runQuery},
 	{"eval", "score the detectors on simulated scenarios through the real pipeline", runEval},
+	{"bench", "end-to-end benchmark on the embedded stack: throughput, CPU, latency, kcat ratio", runBench},
 }
 
 func main() {
