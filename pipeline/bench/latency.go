@@ -39,7 +39,8 @@ type latencyResult struct {
 //   - event-to-queryable: for each event, from its Kafka record timestamp (set by the producing
 //     client) to the first poll of ClickHouse (every 50 ms) at which its table holds its
 //     partition up to its offset — a table holds a prefix of each partition's rows;
-//   - event-to-flag: for each flag emission of the phase, from the first moment (sampled every
+//   - event-to-flag: for each flag emission of the phase (history and live: the frauds need the
+//     detectors' warm-up and a few evaluations, so their flags open near the history's end), from the first moment (sampled every
 //     5 ms) the combined watermark reached the flag's evaluation time (detected_at, the end of
 //     its evaluation window: the detectors evaluate a window once the watermark passes its end)
 //     to the flag being published (anomaly_flags written; livepulse.flags, SSE and webhooks are
@@ -56,6 +57,15 @@ func (p *pipeline) measureLatency(ctx context.Context, cfg Config, addr string) 
 	if err != nil {
 		return res, err
 	}
+	flagsBefore := p.pub.count()
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	vis := &visibility{seen: make(map[string][]stored)}
+	wms := &watermarks{}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); vis.poll(sampleCtx, p) }()
+	go func() { defer wg.Done(); wms.sample(sampleCtx, p) }()
 	var m simulate.Message
 	// The history, at once: the scenario's streams get the detectors' warm-up behind them.
 	liveFrom := now.UnixMilli()
@@ -86,15 +96,6 @@ func (p *pipeline) measureLatency(ctx context.Context, cfg Config, addr string) 
 	}
 	var acks []ack
 	prod.onAck = func(a ack) { acks = append(acks, a) }
-	flagsBefore := p.pub.count()
-	sampleCtx, stopSampling := context.WithCancel(ctx)
-	defer stopSampling()
-	vis := &visibility{seen: make(map[string][]stored)}
-	wms := &watermarks{}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); vis.poll(sampleCtx, p) }()
-	go func() { defer wg.Done(); wms.sample(sampleCtx, p) }()
 
 	// Live: each event is produced when the wall clock reaches its event time, shifted by the
 	// time the history took.
@@ -141,7 +142,7 @@ func (p *pipeline) measureLatency(ctx context.Context, cfg Config, addr string) 
 	mu := &prod.mu
 	mu.Lock()
 	defer mu.Unlock()
-	for _, a := range acks {
+	for _, a := range acks { // the live events only
 		at, ok := vis.visibleAt(a)
 		if !ok {
 			res.unmatched++
@@ -150,9 +151,6 @@ func (p *pipeline) measureLatency(ctx context.Context, cfg Config, addr string) 
 		res.ingest = append(res.ingest, max(at.Sub(a.produced), 0))
 	}
 	for _, f := range p.pub.since(flagsBefore) {
-		if f.detectedAt < liveFrom {
-			continue // its window closed before the live traffic (during the backlog or the history)
-		}
 		crossed, ok := wms.reached(f.detectedAt)
 		if !ok {
 			res.flagsMissed++

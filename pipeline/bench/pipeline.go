@@ -97,6 +97,7 @@ type drainResult struct {
 type insertStats struct {
 	inserts int64
 	rows    float64
+	seconds float64 // summed INSERT wall time
 }
 
 // drain measures the pipeline from now until every partition's committed offset reaches ends.
@@ -156,7 +157,7 @@ func committed(ctx context.Context, client *kafka.Client, ends map[string][]int6
 	return true, nil
 }
 
-// insertStats reads the consumer's INSERT count and rows per table from its metrics.
+// insertStats reads the consumer's INSERT count, rows and time per table from its metrics.
 func (p *pipeline) insertStats() (map[string]insertStats, error) {
 	mfs, err := p.reg.Gather()
 	if err != nil {
@@ -164,7 +165,8 @@ func (p *pipeline) insertStats() (map[string]insertStats, error) {
 	}
 	out := make(map[string]insertStats)
 	for _, mf := range mfs {
-		if mf.GetName() != "livepulse_insert_batch_rows" {
+		name := mf.GetName()
+		if name != "livepulse_insert_batch_rows" && name != "livepulse_insert_duration_seconds" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
@@ -174,17 +176,23 @@ func (p *pipeline) insertStats() (map[string]insertStats, error) {
 					table = l.GetValue()
 				}
 			}
-			h := m.GetHistogram()
-			out[table] = insertStats{inserts: int64(h.GetSampleCount()), rows: h.GetSampleSum()}
+			h, s := m.GetHistogram(), out[table]
+			if name == "livepulse_insert_batch_rows" {
+				s.inserts, s.rows = int64(h.GetSampleCount()), h.GetSampleSum()
+			} else {
+				s.seconds = h.GetSampleSum()
+			}
+			out[table] = s
 		}
 	}
 	return out, nil
 }
 
-// verifyStored checks that the tables hold exactly one row per produced message.
+// verifyStored checks that the event and dead-letter tables hold exactly one row per produced
+// message.
 func (p *pipeline) verifyStored(ctx context.Context, messages int64) error {
 	var q []string
-	for _, t := range schemas.Tables {
+	for _, t := range []*schemas.Table{schemas.ViewerEvents, schemas.Orders, schemas.Refunds, schemas.DeadLetters} {
 		q = append(q, "(SELECT count() FROM "+t.Name+")")
 	}
 	raw, err := p.st.Backend().Query(ctx, "SELECT "+strings.Join(q, " + "), "TabSeparated")

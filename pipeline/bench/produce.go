@@ -48,7 +48,7 @@ type producer struct {
 
 func newProducer(addr string, partitions int, linger time.Duration) (*producer, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ProducerLinger(linger),
-		kgo.ProducerBatchMaxBytes(4<<20), kgo.MaxBufferedRecords(64<<10))
+		kgo.ProducerBatchMaxBytes(512<<10), kgo.MaxBufferedRecords(64<<10))
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the Kafka producer: %w", err)
 	}

@@ -57,6 +57,7 @@ type TableInserts struct {
 	Inserts   int64   `json:"inserts"`
 	Rows      int64   `json:"rows"`
 	MeanBatch float64 `json:"mean_batch_rows"`
+	Seconds   float64 `json:"seconds"` // summed INSERT wall time
 }
 
 func (r *Report) setDrain(d drainResult) {
@@ -67,7 +68,7 @@ func (r *Report) setDrain(d drainResult) {
 	}
 	r.Inserts = make(map[string]TableInserts)
 	for t, s := range d.inserts {
-		ti := TableInserts{Inserts: s.inserts, Rows: int64(s.rows)}
+		ti := TableInserts{Inserts: s.inserts, Rows: int64(s.rows), Seconds: s.seconds}
 		if s.inserts > 0 {
 			ti.MeanBatch = s.rows / float64(s.inserts)
 		}
@@ -130,7 +131,7 @@ func (r Report) Table() string {
 	row("decode livepulse", fmt.Sprintf("%.0f events/s (one goroutine, strict contract)", r.Decode.LivepulsePerSec))
 	for _, t := range slices.Sorted(maps.Keys(r.Inserts)) {
 		s := r.Inserts[t]
-		row("inserts "+t, fmt.Sprintf("%d, mean %.0f rows", s.Inserts, s.MeanBatch))
+		row("inserts "+t, fmt.Sprintf("%d, mean %.0f rows, %.2f s in INSERTs", s.Inserts, s.MeanBatch, s.Seconds))
 	}
 	row("latency phase", fmt.Sprintf("%d live events at %.0f/s (after %d events of history)", r.LatencyEvents, r.LatencyEventsPerSec, r.LatencyHistoryEvents))
 	row("p50 / p99 event-to-queryable", opt(r.P50IngestLatencyMS, "%.0f ms")+" / "+opt(r.P99IngestLatencyMS, "%.0f ms"))
