@@ -1,7 +1,7 @@
 # livepulse — the two commands a new machine needs are `make demo` and `make test`.
 GO ?= go
 
-.PHONY: demo test setup setup-test build vet bench fuzz
+.PHONY: demo test setup setup-test build vet bench bench-e2e fuzz
 
 ## demo: the embedded stack in one process — broker, simulator, pipeline, ClickHouse, HTTP.
 demo: setup build
@@ -23,6 +23,10 @@ build:
 
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-e2e: `livepulse bench` — 2M events end to end on the embedded stack, kcat alongside (README "Performance").
+bench-e2e: setup-test build
+	./bin/livepulse bench --json
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./schemas/

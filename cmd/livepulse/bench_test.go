@@ -25,8 +25,8 @@ func TestBenchCommand(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "bench", "--events", "50000", "--decode-sample", "20000",
-		"--latency-history", "10s", "--latency-duration", "3s", "--latency-rate", "1000", "--data-dir", t.TempDir(), "--json")
+	cmd := exec.CommandContext(ctx, exe, "bench", "--events", "50000", "--decode-sample", "10000",
+		"--latency-history", "5s", "--latency-duration", "3s", "--latency-rate", "1000", "--data-dir", t.TempDir(), "--json")
 	cmd.Env = append(os.Environ(), "LIVEPULSE_AS_MAIN=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
