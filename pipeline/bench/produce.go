@@ -106,7 +106,7 @@ func produceBacklog(ctx context.Context, cfg Config, addr string) (produced, []s
 	if err != nil {
 		return produced{}, nil, err
 	}
-	every := max(1, cfg.Events/cfg.DecodeSample)
+	every := max(1, (cfg.Events+cfg.DecodeSample-1)/cfg.DecodeSample)
 	sample := make([]sampleMsg, 0, min(cfg.Events, cfg.DecodeSample)+1)
 	var m simulate.Message
 	n := 0
