@@ -1,7 +1,7 @@
 # livepulse — the two commands a new machine needs are `make demo` and `make test`.
 GO ?= go
 
-.PHONY: demo test setup setup-test build vet bench fuzz grafana-plugin
+.PHONY: demo test setup setup-test build vet bench bench-e2e fuzz grafana-plugin
 
 ## demo: the embedded stack in one process — broker, simulator, pipeline, ClickHouse, HTTP.
 demo: setup build
@@ -29,6 +29,10 @@ grafana-plugin:
 
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-e2e: `livepulse bench` — 2M events end to end on the embedded stack, kcat alongside (README "Performance").
+bench-e2e: setup-test build
+	./bin/livepulse bench --json
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./schemas/

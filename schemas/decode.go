@@ -46,12 +46,15 @@ func (c DecoderConfig) withDefaults() DecoderConfig {
 
 // Decoder decodes messages into events, strictly. It reuses its parser: one Decoder per goroutine.
 type Decoder struct {
-	cfg DecoderConfig
-	p   fastjson.Parser
+	cfg    DecoderConfig
+	p      fastjson.Parser
+	intern interner
 }
 
 // NewDecoder returns a decoder for cfg.
-func NewDecoder(cfg DecoderConfig) *Decoder { return &Decoder{cfg: cfg.withDefaults()} }
+func NewDecoder(cfg DecoderConfig) *Decoder {
+	return &Decoder{cfg: cfg.withDefaults(), intern: interner{m: make(map[string]string)}}
+}
 
 // Config returns the effective configuration, defaults filled in.
 func (d *Decoder) Config() DecoderConfig { return d.cfg }
@@ -90,14 +93,14 @@ func (d *Decoder) Decode(kind Kind, raw []byte, now time.Time, ev *Event) error 
 	if err != nil {
 		return &InvalidError{Kind: kind, Reason: ReasonNotObject, Detail: "message is JSON " + v.Type().String() + ", want object"}
 	}
-	r := reader{kind: kind, obj: obj}
+	r := reader{kind: kind, obj: obj, intern: &d.intern}
 	h := ev.Header()
 	h.EventID = r.str("event_id", true, MaxIDBytes)
 	h.TS = r.ts(now, d.cfg)
-	h.StreamID = r.str("stream_id", true, MaxFieldBytes)
-	h.KOLID = r.str("kol_id", true, MaxFieldBytes)
-	h.BrandID = r.str("brand_id", false, MaxFieldBytes)
-	h.Platform = r.str("platform", false, MaxFieldBytes)
+	h.StreamID = r.shared("stream_id", true, MaxFieldBytes)
+	h.KOLID = r.shared("kol_id", true, MaxFieldBytes)
+	h.BrandID = r.shared("brand_id", false, MaxFieldBytes)
+	h.Platform = r.shared("platform", false, MaxFieldBytes)
 	switch kind {
 	case KindViewer:
 		r.viewer(&ev.Viewer)
@@ -114,9 +117,10 @@ func (d *Decoder) Decode(kind Kind, raw []byte, now time.Time, ev *Event) error 
 
 // reader extracts fields and keeps the first contract violation.
 type reader struct {
-	kind Kind
-	obj  *fastjson.Object
-	err  *InvalidError
+	kind   Kind
+	obj    *fastjson.Object
+	err    *InvalidError
+	intern *interner
 }
 
 func (r *reader) fail(reason Reason, field, detail string) {
@@ -137,31 +141,51 @@ func (r *reader) get(field string) *fastjson.Value {
 }
 
 func (r *reader) str(field string, required bool, maxLen int) string {
+	b, ok := r.strBytes(field, required, maxLen)
+	if !ok {
+		return ""
+	}
+	return string(b)
+}
+
+// shared is str for fields whose values repeat from event to event (stream, KOL, brand,
+// platform, action…): one interned copy each, so decoding them allocates nothing.
+func (r *reader) shared(field string, required bool, maxLen int) string {
+	b, ok := r.strBytes(field, required, maxLen)
+	if !ok {
+		return ""
+	}
+	return r.intern.get(b)
+}
+
+// strBytes returns field's string value, unescaped (it aliases the parser's memory), and false
+// when it is absent or breaks the contract.
+func (r *reader) strBytes(field string, required bool, maxLen int) ([]byte, bool) {
 	v := r.get(field)
 	if v == nil {
 		if required && r.err == nil {
 			r.fail(ReasonMissingField, field, "required")
 		}
-		return ""
+		return nil, false
 	}
 	b, err := v.StringBytes()
 	if err != nil {
 		r.fail(ReasonWrongType, field, "is "+v.Type().String()+", want string")
-		return ""
+		return nil, false
 	}
 	if len(b) == 0 && required {
 		r.fail(ReasonMissingField, field, "required, got an empty string")
-		return ""
+		return nil, false
 	}
 	if len(b) > maxLen {
 		r.fail(ReasonBadValue, field, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(maxLen))
-		return ""
+		return nil, false
 	}
 	if !utf8.Valid(b) { // defensive: checkEscapedStrings already rejected lone surrogates
 		r.fail(ReasonNotUTF8, field, "escapes decode to invalid UTF-8")
-		return ""
+		return nil, false
 	}
-	return string(b)
+	return b, true
 }
 
 func (r *reader) ts(now time.Time, cfg DecoderConfig) int64 {
@@ -361,7 +385,7 @@ func (r *reader) money(field string) Money {
 }
 
 func (r *reader) currency(def string) string {
-	c := r.str("currency", false, 3)
+	c := r.shared("currency", false, 3)
 	if r.err != nil {
 		return ""
 	}
@@ -377,7 +401,7 @@ func (r *reader) currency(def string) string {
 func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
 
 func (r *reader) viewer(e *Viewer) {
-	action := r.str("action", true, MaxFieldBytes) // a long action is unknown, not bad_value
+	action := r.shared("action", true, MaxFieldBytes) // a long action is unknown, not bad_value
 	if r.err != nil {
 		return
 	}
@@ -394,7 +418,7 @@ func (r *reader) viewer(e *Viewer) {
 	e.SessionID = r.str("session_id", false, MaxFieldBytes)
 	e.DeviceID = r.str("device_id", false, MaxFieldBytes)
 	e.IP = r.str("ip", false, 64)
-	if kind := r.str("kind", false, 16); kind != "" {
+	if kind := r.shared("kind", false, 16); kind != "" {
 		for k := EngageLike; k <= EngageFollow; k++ {
 			if kind == k.String() {
 				e.Kind = k
@@ -416,7 +440,7 @@ func (r *reader) viewer(e *Viewer) {
 func (r *reader) order(e *Order, currency string) {
 	e.OrderID = r.str("order_id", true, MaxFieldBytes)
 	e.BuyerID = r.str("buyer_id", true, MaxFieldBytes)
-	e.SKUID = r.str("sku_id", false, MaxFieldBytes)
+	e.SKUID = r.shared("sku_id", false, MaxFieldBytes)
 	e.Quantity = uint32(r.uint("quantity", 1, 1, 1_000_000))
 	e.Amount = r.money("amount")
 	e.Currency = r.currency(currency)
@@ -428,5 +452,23 @@ func (r *reader) refund(e *Refund, currency string) {
 	e.BuyerID = r.str("buyer_id", false, MaxFieldBytes)
 	e.Amount = r.money("amount")
 	e.Currency = r.currency(currency)
-	e.Reason = r.str("reason", false, MaxFieldBytes)
+	e.Reason = r.shared("reason", false, MaxFieldBytes)
+}
+
+// interner keeps one copy of each repeated string value. It is bounded: when full it starts
+// over, so a stream of distinct values costs a copy each (as without it) and no more memory.
+type interner struct{ m map[string]string }
+
+const maxInterned = 1 << 14
+
+func (in *interner) get(b []byte) string {
+	if s, ok := in.m[string(b)]; ok { // the conversion in a map index does not allocate
+		return s
+	}
+	if len(in.m) >= maxInterned {
+		clear(in.m)
+	}
+	s := string(b)
+	in.m[s] = s
+	return s
 }

@@ -25,6 +25,7 @@ var commands = []struct {
 	{"store", "serve the embedded ClickHouse over ClickHouse's HTTP interface to many instances", runStore},
 	{"eval", "score the detectors on simulated scenarios through the real pipeline", runEval},
 	{"replay", "re-run the detectors over stored events; flags stored as a replay run", runReplay},
+	{"bench", "end-to-end benchmark on the embedded stack: throughput, CPU, latency, kcat ratio", runBench},
 }
 
 func main() {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/livepulse/livepulse/pipeline/store"
@@ -30,6 +31,11 @@ type partitionConsumer struct {
 	dec     *schemas.Decoder
 	log     *slog.Logger
 	revoked chan struct{} // closed when the partition moves to another consumer
+
+	// This partition's series of Metrics.Consumed and Metrics.Lag, looked up once: per message,
+	// the lookup by label values cost more than the rest of the bookkeeping.
+	consumed prometheus.Counter
+	lag      prometheus.Gauge
 
 	// Highest offsets already stored (from before a restart or rebalance); -1 when none.
 	storedData, storedDead int64
@@ -67,6 +73,8 @@ func (c *Consumer) consumePartition(genCtx context.Context, gen *kafka.Generatio
 		p.dedupe = newDedupeIndex(c.cfg.DedupeWindow, c.cfg.DedupeMaxEvents)
 	}
 	p.log = c.cfg.Logger.With("topic", p.topic, "partition", p.part)
+	p.consumed = c.cfg.Metrics.Consumed.WithLabelValues(p.topic)
+	p.lag = c.cfg.Metrics.Lag.WithLabelValues(p.topic, strconv.Itoa(int(p.part)))
 	// The generation ends both on a rebalance and, once any partition returns, on shutdown; only
 	// the first means someone else may now own the partition.
 	go func() {
@@ -231,8 +239,8 @@ func (p *partitionConsumer) checkIncarnation(m kafka.Message) error {
 // add decodes m into the open batch, skipping what is already stored.
 func (p *partitionConsumer) add(m kafka.Message) {
 	cfg := &p.c.cfg
-	cfg.Metrics.Consumed.WithLabelValues(p.topic).Inc()
-	cfg.Metrics.Lag.WithLabelValues(p.topic, strconv.Itoa(int(p.part))).Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
+	p.consumed.Inc()
+	p.lag.Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
 	if p.first < 0 {
 		p.first = m.Offset
 	}

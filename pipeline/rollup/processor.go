@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -278,20 +279,27 @@ func (p *Processor) Emit(ctx context.Context) error {
 	if err := p.publishFlags(ctx, parts, ready); err != nil {
 		return err
 	}
-	// Record progress when another minute became final (not on every tick: each record is a part).
+	// Record progress when another minute became final (not on every tick: each record is a
+	// part), for every such partition in one INSERT.
 	final := firstOpenMinute(w, p.cfg.Metrics.AllowedLateness)
+	var values []string
+	var advanced []*shardState
 	for _, part := range ready {
 		s := parts[part]
 		if final <= s.progress {
 			continue
 		}
-		err := p.st.Backend().Exec(ctx, fmt.Sprintf(
-			"INSERT INTO rollup_progress (kafka_partition, watermark, version) VALUES (%d, fromUnixTimestamp64Milli(%d, 'UTC'), %d)",
-			part, w, p.nextVersion(p.cfg.Now())))
+		values = append(values, fmt.Sprintf("(%d, fromUnixTimestamp64Milli(%d, 'UTC'), %d)", part, w, p.nextVersion(p.cfg.Now())))
+		advanced = append(advanced, s)
+	}
+	if len(values) > 0 {
+		err := p.st.Backend().Exec(ctx, "INSERT INTO rollup_progress (kafka_partition, watermark, version) VALUES "+strings.Join(values, ", "))
 		if err != nil {
-			return fmt.Errorf("cannot record rollup progress of partition %d: %w", part, err)
+			return fmt.Errorf("cannot record rollup progress: %w", err)
 		}
-		s.progress = final
+		for _, s := range advanced {
+			s.progress = final
+		}
 	}
 	return nil
 }
