@@ -1,7 +1,6 @@
 package grafana
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,15 +110,4 @@ func (c *client) getJSON(ctx context.Context, path string, query url.Values, v a
 		return fmt.Errorf("cannot decode livepulse's answer to %s: %w", path, err)
 	}
 	return nil
-}
-
-// query runs read-only SQL through POST /api/query and returns its JSONEachRow output.
-func (c *client) query(ctx context.Context, sql string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := c.newRequest(ctx, http.MethodPost, "/api/query", url.Values{"default_format": {"JSONEachRow"}}, bytes.NewReader([]byte(sql)))
-	if err != nil {
-		return nil, err
-	}
-	return c.do(req)
 }

@@ -1,8 +1,6 @@
 package grafana
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -157,53 +155,16 @@ func (d *Datasource) detailFrames(ctx context.Context, prefix, id string, tr bac
 	return data.Frames{frame(name, det.Minutes)}, nil
 }
 
-// platformMinutesSQL sums the rollup per minute over every stream. FINAL keeps the last emission
-// of each (stream, minute, partition) row; money leaves as Int64 cents so that no backend writes
-// a decimal its own way. The API has no platform-wide minute series, so this goes through its
-// read-only SQL endpoint.
-const platformMinutesSQL = `SELECT
-    toUnixTimestamp64Milli(minute) AS minute_ms,
-    toInt64(sum(gmv) * 100) AS gmv_cents,
-    sum(orders) AS total_orders,
-    toInt64(sum(refund_amount) * 100) AS refund_cents
-FROM stream_metrics_1m FINAL
-WHERE minute >= fromUnixTimestamp64Milli(%d, 'UTC') AND minute < fromUnixTimestamp64Milli(%d, 'UTC')
-GROUP BY minute
-ORDER BY minute
-SETTINGS output_format_json_quote_64bit_integers = 1`
-
+// platformMinutes reads the whole platform's minute series (GET /api/live/minutes: every
+// stream's minutes summed, as on the built-in board).
 func (d *Datasource) platformMinutes(ctx context.Context, tr backend.TimeRange) ([]minutePoint, error) {
-	// The API's range rule: from down, to up to whole minutes.
-	from := tr.From.Truncate(time.Minute)
-	to := tr.To.Truncate(time.Minute)
-	if to.Before(tr.To) {
-		to = to.Add(time.Minute)
+	var series struct {
+		Minutes []minutePoint `json:"minutes"`
 	}
-	out, err := d.client.query(ctx, fmt.Sprintf(platformMinutesSQL, from.UnixMilli(), to.UnixMilli()))
-	if err != nil {
+	if err := d.client.getJSON(ctx, "/api/live/minutes", rangeQuery(tr), &series); err != nil {
 		return nil, err
 	}
-	var pts []minutePoint
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
-		var row struct {
-			MinuteMS    int64  `json:"minute_ms,string"`
-			GMVCents    int64  `json:"gmv_cents,string"`
-			Orders      uint64 `json:"total_orders,string"`
-			RefundCents int64  `json:"refund_cents,string"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			return nil, fmt.Errorf("cannot decode a minute of the platform's GMV: %w", err)
-		}
-		pts = append(pts, minutePoint{
-			Minute:       apiTime{time.UnixMilli(row.MinuteMS).UTC()},
-			GMV:          money(float64(row.GMVCents) / 100),
-			Orders:       row.Orders,
-			RefundAmount: money(float64(row.RefundCents) / 100),
-		})
-	}
-	return pts, sc.Err()
+	return series.Minutes, nil
 }
 
 // flagFrames reads the flags detected from the range's start (the API's since) and keeps those
