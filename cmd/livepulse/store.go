@@ -29,6 +29,8 @@ func runStore(ctx context.Context, args []string) error {
 	writerFile := fs.String("password-file", "", "file with the password of user "+storeWriter+" (may write; default env LIVEPULSE_STORE_PASSWORD); required beyond loopback")
 	readerFile := fs.String("reader-password-file", "", "file with the password of the read-only user "+storeReader+" (default env LIVEPULSE_STORE_READER_PASSWORD; unset: no such user)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var limits queryLimitOptions // the reader's and GET requests' queries, as at /api/query
+	limits.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,7 +50,10 @@ func runStore(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st := store.New(b, log)
+	st, err := limits.apply(store.New(b, log))
+	if err != nil {
+		return err
+	}
 	defer st.Close()
 	// The store owns the schema: instances that start together then find it migrated.
 	if _, err := st.Migrate(ctx); err != nil {
@@ -58,7 +63,7 @@ func runStore(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", *listen, err)
 	}
-	cfg := chhttp.Config{Store: b, Logger: log}
+	cfg := chhttp.Config{Store: b, ReadOnlyQuery: st.QueryReadOnly, Logger: log}
 	if users[storeWriter].Password != "" {
 		cfg.Users = users
 		names := make([]string, 0, len(users))

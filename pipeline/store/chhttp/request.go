@@ -17,6 +17,7 @@ import (
 // request is one parsed HTTP request.
 type request struct {
 	text            string // the statement to run, settings applied ("" for an insert)
+	bare            string // the statement without the URL's settings (for bounded reads)
 	format          string // output format handed to the engine when the text has no FORMAT clause
 	effectiveFormat string // the format of the answer
 	insert          *insert
@@ -104,6 +105,7 @@ func parseRequest(r *http.Request, maxBody int64) (*request, error) {
 	if m := formatClause.FindStringSubmatch(query); m != nil {
 		req.effectiveFormat = m[1]
 	}
+	req.bare = query
 	if settings != "" && takesSettings.MatchString(query) {
 		query += settings
 	}

@@ -22,7 +22,9 @@
 package chhttp
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,6 +43,12 @@ type Config struct {
 	// Users are the accepted credentials by user name. Empty: no authentication, every request
 	// acts as a writer (only sensible on loopback; `livepulse store` refuses otherwise).
 	Users map[string]User
+	// ReadOnlyQuery, if set, runs the queries of read-only users and of GET requests, bounded
+	// (store.Store.QueryReadOnly: ClickHouse's readonly mode with time, row and byte limits), so
+	// that users facing the store get the same rules as at livepulse's /api/query. The URL's
+	// settings are not applied to them (readonly mode refuses any). Nil: they run on the engine
+	// like a writer's, after the read-only check.
+	ReadOnlyQuery func(ctx context.Context, sql, format string) ([]byte, error)
 	// MaxBodyBytes bounds a request body; default 1 GiB.
 	MaxBodyBytes int64
 	// Logger receives one debug line per request and errors; nil means silent.
@@ -99,7 +107,8 @@ func (s *server) serveQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// GET is read-only in ClickHouse too (readonly=2), whoever asks.
-	if user.ReadOnly || r.Method != http.MethodPost {
+	bounded := user.ReadOnly || r.Method != http.MethodPost
+	if bounded {
 		if req.insert != nil {
 			s.fail(w, readOnlyException("INSERT through a read-only user or a GET request"))
 			return
@@ -125,7 +134,16 @@ func (s *server) serveQuery(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Logger.Debug("insert", "statement", req.insert.statement, "format", req.insert.format, "rows", st.RowsWritten)
 		return
 	}
-	out, st, err := s.cfg.Store.Engine().QueryStats(ctx, req.text, req.format)
+	var out []byte
+	var st chdb.Stats
+	if bounded && s.cfg.ReadOnlyQuery != nil {
+		out, err = s.cfg.ReadOnlyQuery(ctx, req.bare, req.format)
+		if errors.Is(err, store.ErrReadOnly) && asException(err).Code != codeReadonly {
+			err = readOnlyException(err.Error())
+		}
+	} else {
+		out, st, err = s.cfg.Store.Engine().QueryStats(ctx, req.text, req.format)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return

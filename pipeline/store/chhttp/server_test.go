@@ -252,3 +252,38 @@ func TestQueryBoundsOverHTTP(t *testing.T) {
 	}
 	testenv.CheckQueryBounds(t, st)
 }
+
+// TestReaderBounded: the store's read-only user (Grafana, dashboards) gets /api/query's rules —
+// readonly mode, time, row and byte limits — while the writer is not limited.
+func TestReaderBounded(t *testing.T) {
+	b := testenv.Store(t).Backend().(*store.Embedded)
+	st := store.New(b, nil)
+	if err := st.SetQueryLimits(store.QueryLimits{Timeout: time.Second, MaxRows: 1000, MaxBytes: 100_000}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(chhttp.Handler(chhttp.Config{Store: b, ReadOnlyQuery: st.QueryReadOnly,
+		Users: map[string]chhttp.User{"livepulse": {Password: "w"}, "reader": {Password: "r", ReadOnly: true}}}))
+	defer srv.Close()
+	f := func(user, sql, wantCode string, wantLines int) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/?max_result_rows=0", strings.NewReader(sql))
+		req.SetBasicAuth(user, map[string]string{"livepulse": "w", "reader": "r"}[user])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if code := resp.Header.Get("X-ClickHouse-Exception-Code"); code != wantCode {
+			t.Fatalf("%s: %q: exception %q, want %q: %s", user, sql, code, wantCode, body)
+		}
+		if wantCode == "" && strings.Count(string(body), "\n") != wantLines {
+			t.Errorf("%s: %q: %d lines, want %d", user, sql, strings.Count(string(body), "\n"), wantLines)
+		}
+	}
+	f("reader", "SELECT number FROM system.numbers LIMIT 1000", "", 1000)
+	f("reader", "SELECT number FROM system.numbers LIMIT 1001", "396", 0) // TOO_MANY_ROWS_OR_BYTES; the URL's max_result_rows=0 is not applied
+	f("reader", "SELECT count() FROM system.numbers", "159", 0)           // TIMEOUT_EXCEEDED after 1 s
+	f("reader", "DROP TABLE orders", "164", 0)                            // READONLY
+	f("livepulse", "SELECT number FROM system.numbers LIMIT 5000", "", 5000)
+}
