@@ -1,9 +1,6 @@
 package schemas
 
-import (
-	"encoding/json"
-	"testing"
-)
+import "testing"
 
 // benchMessages are typical messages, the shapes producers send most.
 var benchMessages = []struct {
@@ -44,69 +41,3 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// stdHeader, stdViewer, stdOrder and stdRefund are what a plain encoding/json consumer would decode
-// into. ts and amount have two JSON shapes each, so they stay raw: the comparison flatters the
-// standard library, which here neither parses times and money nor checks any rule.
-type stdHeader struct {
-	EventID  string          `json:"event_id"`
-	TS       json.RawMessage `json:"ts"`
-	StreamID string          `json:"stream_id"`
-	KOLID    string          `json:"kol_id"`
-	BrandID  string          `json:"brand_id"`
-	Platform string          `json:"platform"`
-}
-
-type stdViewer struct {
-	stdHeader
-	Action          string  `json:"action"`
-	ViewerID        string  `json:"viewer_id"`
-	SessionID       string  `json:"session_id"`
-	DeviceID        string  `json:"device_id"`
-	IP              string  `json:"ip"`
-	Kind            string  `json:"kind"`
-	ReportedViewers *uint64 `json:"reported_viewers"`
-}
-
-type stdOrder struct {
-	stdHeader
-	OrderID  string          `json:"order_id"`
-	BuyerID  string          `json:"buyer_id"`
-	SKUID    string          `json:"sku_id"`
-	Quantity *uint32         `json:"quantity"`
-	Amount   json.RawMessage `json:"amount"`
-	Currency string          `json:"currency"`
-}
-
-type stdRefund struct {
-	stdHeader
-	RefundID string          `json:"refund_id"`
-	OrderID  string          `json:"order_id"`
-	BuyerID  string          `json:"buyer_id"`
-	Amount   json.RawMessage `json:"amount"`
-	Currency string          `json:"currency"`
-	Reason   string          `json:"reason"`
-}
-
-func BenchmarkDecodeStdlib(b *testing.B) {
-	for _, m := range benchMessages {
-		b.Run(m.kind.String(), func(b *testing.B) {
-			raw := []byte(m.msg)
-			var v any
-			switch m.kind {
-			case KindViewer:
-				v = new(stdViewer)
-			case KindOrder:
-				v = new(stdOrder)
-			case KindRefund:
-				v = new(stdRefund)
-			}
-			b.ReportAllocs()
-			b.SetBytes(int64(len(raw)))
-			for b.Loop() {
-				if err := json.Unmarshal(raw, v); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
