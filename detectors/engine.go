@@ -24,9 +24,9 @@ type Engine struct {
 	// Events at or after the next evaluation time wait here, in arrival order, until Advance
 	// reaches their step. Kept by kind so a waiting event costs its member's size, not Event's.
 	seq       []bufRef
-	viewers   []schemas.Viewer
-	orders    []schemas.Order
-	refunds   []schemas.Refund
+	viewers   blocks[schemas.Viewer]
+	orders    blocks[schemas.Order]
+	refunds   blocks[schemas.Refund]
 	ready     []bufRef // scratch for Advance
 	keep      []bufRef
 	feedEvent schemas.Event // the event passed to detectors
@@ -130,14 +130,11 @@ func (e *Engine) Observe(ev *schemas.Event) {
 	r := bufRef{ts: ts, kind: ev.Kind}
 	switch ev.Kind {
 	case schemas.KindViewer:
-		r.idx = int32(len(e.viewers))
-		e.viewers = append(e.viewers, ev.Viewer)
+		r.idx = e.viewers.append(ev.Viewer)
 	case schemas.KindOrder:
-		r.idx = int32(len(e.orders))
-		e.orders = append(e.orders, ev.Order)
+		r.idx = e.orders.append(ev.Order)
 	case schemas.KindRefund:
-		r.idx = int32(len(e.refunds))
-		e.refunds = append(e.refunds, ev.Refund)
+		r.idx = e.refunds.append(ev.Refund)
 	}
 	e.seq = append(e.seq, r)
 }
@@ -170,11 +167,11 @@ func (e *Engine) feedRef(r bufRef) {
 	ev.Kind = r.kind
 	switch r.kind {
 	case schemas.KindViewer:
-		ev.Viewer = e.viewers[r.idx]
+		ev.Viewer = *e.viewers.at(r.idx)
 	case schemas.KindOrder:
-		ev.Order = e.orders[r.idx]
+		ev.Order = *e.orders.at(r.idx)
 	case schemas.KindRefund:
-		ev.Refund = e.refunds[r.idx]
+		ev.Refund = *e.refunds.at(r.idx)
 	}
 	e.feed(ev)
 }
@@ -260,23 +257,22 @@ func (e *Engine) compact(keep []bufRef) {
 		r := &keep[j]
 		switch r.kind {
 		case schemas.KindViewer:
-			e.viewers[nv] = e.viewers[r.idx]
+			*e.viewers.at(nv) = *e.viewers.at(r.idx)
 			r.idx = nv
 			nv++
 		case schemas.KindOrder:
-			e.orders[no] = e.orders[r.idx]
+			*e.orders.at(no) = *e.orders.at(r.idx)
 			r.idx = no
 			no++
 		case schemas.KindRefund:
-			e.refunds[nr] = e.refunds[r.idx]
+			*e.refunds.at(nr) = *e.refunds.at(r.idx)
 			r.idx = nr
 			nr++
 		}
 	}
-	clear(e.viewers[nv:]) // release the strings
-	clear(e.orders[no:])
-	clear(e.refunds[nr:])
-	e.viewers, e.orders, e.refunds = e.viewers[:nv], e.orders[:no], e.refunds[:nr]
+	e.viewers.truncate(nv) // releases the strings
+	e.orders.truncate(no)
+	e.refunds.truncate(nr)
 	e.seq = append(e.seq[:0], keep...)
 }
 
