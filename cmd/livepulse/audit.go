@@ -80,7 +80,7 @@ func auditFromInstance(ctx context.Context, so storeOptions, target string) ([]b
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := doInstance(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUnreachable, err)
 	}

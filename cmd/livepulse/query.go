@@ -66,7 +66,7 @@ func queryInstance(ctx context.Context, addr, sql, format string) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := doInstance(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUnreachable, err)
 	}

@@ -102,7 +102,7 @@ func replayInstance(ctx context.Context, addr string, cfg replay.Config, yaml []
 	if err != nil {
 		return replay.Report{}, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := doInstance(req)
 	if err != nil {
 		return replay.Report{}, fmt.Errorf("%w: %v", errUnreachable, err)
 	}
