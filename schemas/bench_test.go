@@ -40,4 +40,3 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
-
