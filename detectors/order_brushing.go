@@ -177,16 +177,7 @@ func (d *orderBrushing) retire(st *obStream) {
 	if ref, ok := d.index[o.id]; ok && ref.st == st && ref.seq == st.seq0+uint64(st.head) {
 		delete(d.index, o.id)
 	}
-	st.head++
-	if st.head == len(st.orders) {
-		st.seq0 += uint64(st.head)
-		st.orders, st.head = st.orders[:0], 0
-	} else if st.head >= 1024 && st.head > len(st.orders)/2 {
-		n := copy(st.orders, st.orders[st.head:])
-		st.orders = st.orders[:n]
-		st.seq0 += uint64(st.head)
-		st.head = 0
-	}
+	st.orders, st.head, st.seq0 = advanceHead(st.orders, st.head+1, st.seq0)
 }
 
 func (d *orderBrushing) Evaluate(t int64) []Finding {

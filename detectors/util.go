@@ -227,3 +227,17 @@ func plural(n int64, word string) string {
 	}
 	return word + "s"
 }
+
+// advanceHead moves the head of an order queue — s[head:] are the kept orders, s[0] has sequence
+// number seq0 — to head, and returns the queue, head and seq0 after compacting it: emptied when
+// nothing is kept, shifted down once the retired prefix outweighs the rest (amortized O(1)).
+func advanceHead[T any](s []T, head int, seq0 uint64) ([]T, int, uint64) {
+	switch {
+	case head == len(s):
+		return s[:0], 0, seq0 + uint64(head)
+	case head >= 1024 && head > len(s)/2:
+		n := copy(s, s[head:])
+		return s[:n], 0, seq0 + uint64(head)
+	}
+	return s, head, seq0
+}

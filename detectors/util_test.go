@@ -80,3 +80,34 @@ func TestFloorDiv(t *testing.T) {
 		}
 	}
 }
+
+// advanceHead keeps every kept order at its sequence number: seq0 + index.
+func TestAdvanceHead(t *testing.T) {
+	var s []uint64
+	head, seq0 := 0, uint64(0)
+	next := uint64(0)
+	for round := range 5000 {
+		for range 3 + boolInt(round == 0)*10 { // orders arrive (a standing backlog of 10 first)
+			s = append(s, next)
+			next++
+		}
+		for range 3 { // the oldest retire, never all: the queue only compacts
+			s, head, seq0 = advanceHead(s, head+1, seq0)
+		}
+		for i := head; i < len(s); i++ {
+			if s[i] != seq0+uint64(i) {
+				t.Fatalf("round %d: order at %d holds %d, want %d", round, i, s[i], seq0+uint64(i))
+			}
+		}
+	}
+	if seq0 == 0 || cap(s) > 4096 {
+		t.Errorf("queue never compacted: seq0 %d, cap %d", seq0, cap(s))
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
