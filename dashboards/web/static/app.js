@@ -347,9 +347,18 @@ function legend(el, series) {
 }
 
 // ---- KOL audit.
-function openAudit(params) {
+// serverToday is the business day the API counts as today (--timezone): near midnight the
+// browser's own date is another one.
+async function serverToday() {
+  let from = state.live && state.live.from;
+  if (!from) {
+    try { from = (await getJSON("/api/live/minutes")).from; } catch { /* the browser's date below */ }
+  }
+  return from ? from.slice(0, 10) : dayOf(new Date());
+}
+async function openAudit(params) {
   const form = $("#audit-form");
-  const today = dayOf(new Date());
+  const today = await serverToday();
   for (const k of ["kol", "brand"]) form.elements[k].value = params.get(k) || "";
   form.elements.from.value = params.get("from") || today;
   form.elements.to.value = params.get("to") || today;
