@@ -219,6 +219,23 @@ type RefundSpikeConfig struct {
 	// QuickRefund: a refund this soon after its order is quick (refund velocity, evidence and
 	// score). Default 10m.
 	QuickRefund Duration `yaml:"quick_refund"`
+	// VelocityWindow: refund velocity as a rule of its own. The refunds of the last
+	// VelocityWindow that came within QuickRefund of their orders are counted against the number
+	// the stream's baseline expects of its orders over that time (its share of orders refunded
+	// within QuickRefund, else its KOL's or brand's history, else PriorRate, spread evenly over
+	// each order's first QuickRefund). It reacts while the cohort rates are still diluted by the
+	// orders not yet refunded: minutes earlier on a wave of quick cancellations. 0 turns it off;
+	// VelocityWindow + QuickRefund must not exceed Window. Default 5m.
+	VelocityWindow Duration `yaml:"velocity_window"`
+	// VelocityMinRefunds: fewer quick refunds in VelocityWindow never make a velocity finding.
+	// Default 5.
+	VelocityMinRefunds int `yaml:"velocity_min_refunds"`
+	// VelocityAlpha: the quick refunds must be at least BaselineFactor times the expected number,
+	// and at least as many must have a chance of at most VelocityAlpha under the baseline
+	// (Poisson). Default 1e-6: over a thousand honest streams judged every 10 s, with about 12
+	// independent windows per stream an hour, about one false alarm in 80 hours if the baseline
+	// were exact; the factor guards against a baseline that is not.
+	VelocityAlpha float64 `yaml:"velocity_alpha"`
 	// MaxOrders bounds the orders kept per stream (the oldest are dropped first). Default 100000.
 	MaxOrders int `yaml:"max_orders"`
 	// MaxSKUs bounds the SKUs told apart per stream; later ones are only counted for the stream.
@@ -300,22 +317,25 @@ func DefaultConfig() Config {
 			MinSignals:         2,
 		},
 		RefundSpike: RefundSpikeConfig{
-			Enabled:           true,
-			Window:            Duration(30 * time.Minute),
-			ShortWindow:       Duration(10 * time.Minute),
-			MinOrders:         20,
-			Rate:              0.6,
-			LowerBound:        0.5,
-			Confidence:        0.95,
-			BaselineFactor:    4,
-			BaselineFloor:     0.25,
-			PriorRate:         0.05,
-			BaselineMinOrders: 100,
-			BaselineHalfLife:  Duration(2 * time.Hour),
-			HistoryDays:       30,
-			QuickRefund:       Duration(10 * time.Minute),
-			MaxOrders:         100_000,
-			MaxSKUs:           1000,
+			Enabled:            true,
+			Window:             Duration(30 * time.Minute),
+			ShortWindow:        Duration(10 * time.Minute),
+			MinOrders:          20,
+			Rate:               0.6,
+			LowerBound:         0.5,
+			Confidence:         0.95,
+			BaselineFactor:     4,
+			BaselineFloor:      0.25,
+			PriorRate:          0.05,
+			BaselineMinOrders:  100,
+			BaselineHalfLife:   Duration(2 * time.Hour),
+			HistoryDays:        30,
+			QuickRefund:        Duration(10 * time.Minute),
+			VelocityWindow:     Duration(5 * time.Minute),
+			VelocityMinRefunds: 5,
+			VelocityAlpha:      1e-6,
+			MaxOrders:          100_000,
+			MaxSKUs:            1000,
 		},
 		OrderBrushing: OrderBrushingConfig{
 			Enabled:         true,
@@ -407,6 +427,14 @@ func (c Config) Validate() error {
 	v.dur(p+"baseline_half_life", rs.BaselineHalfLife, time.Millisecond)
 	v.atLeast(p+"history_days", rs.HistoryDays, 0)
 	v.dur(p+"quick_refund", rs.QuickRefund, time.Millisecond)
+	v.dur(p+"velocity_window", rs.VelocityWindow, 0)
+	if rs.VelocityWindow+rs.QuickRefund > rs.Window && v.ok(p+"window", p+"quick_refund", p+"velocity_window") {
+		v.add(p+"velocity_window", "plus quick_refund (%s) must not exceed window (%s), got %s", rs.QuickRefund, rs.Window, rs.VelocityWindow)
+	}
+	v.atLeast(p+"velocity_min_refunds", rs.VelocityMinRefunds, 1)
+	if !(rs.VelocityAlpha > 0 && rs.VelocityAlpha < 1) {
+		v.add(p+"velocity_alpha", "must be in (0, 1), got %g", rs.VelocityAlpha)
+	}
 	v.atLeast(p+"max_orders", rs.MaxOrders, 1)
 	v.atLeast(p+"max_skus", rs.MaxSKUs, 0)
 

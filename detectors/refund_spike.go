@@ -37,9 +37,18 @@ import (
 // Honest refunds (7–15 % of orders) mostly come hours later, as returns; within 30 min only quick
 // cancellations (a few percent of orders) count. Refund velocity, the delay from order to refund,
 // is measured for each refund (the detector keeps the cohort's orders in a bounded map per
-// stream) and reported: refunds within QuickRefund of their orders are the signature of orders
-// placed to be cancelled. Refunds are attributed to their order's stream; refunds of orders not
-// in memory (older than the cohort, or from before the detector started) are ignored.
+// stream): refunds within QuickRefund of their orders are the signature of orders placed to be
+// cancelled. Refunds are attributed to their order's stream; refunds of orders not in memory
+// (older than the cohort, or from before the detector started) are ignored.
+//
+// The velocity rule: a cohort rate lags, because its recent orders have not had the time to be
+// refunded yet; a wave of quick cancellations shows first as quick refunds arriving faster than
+// the stream's orders explain. The quick refunds of the last VelocityWindow are counted against
+// the number expected of the orders exposed in that time (baseline quick-refund share × each
+// order's overlap of its first QuickRefund with the velocity window ÷ QuickRefund, or, if more,
+// the orders placed in the velocity window, in case honest ones come at once); a finding
+// needs MinOrders orders in the cohort, VelocityMinRefunds quick refunds, BaselineFactor times
+// the expected number, and a Poisson chance of at most VelocityAlpha.
 //
 // Per KOL and brand: a stream without a baseline of its own yet (a new stream, or one this process
 // has only just taken over) is judged against its KOL's history in the store, else its brand's
@@ -48,12 +57,13 @@ import (
 // stream is per KOL in practice, and flags carry kol_id for aggregation downstream.
 //
 // Score: the lower bound of the rate that fired, plus 0.15 × the share of quick refunds, capped
-// at 1.
+// at 1; a velocity finding alone 0.2–0.3 (info by default), by how far past BaselineFactor.
 
 type refundSpike struct {
 	c                          RefundSpikeConfig
 	sev                        SeverityConfig
 	idle, window, short, quick int64
+	velocity                   int64
 	halfLife                   int64
 	z                          float64
 	streams                    map[string]*rsStream
@@ -84,6 +94,7 @@ type rsStream struct {
 	skuIdx map[string]int32
 
 	baseK, baseN float64 // decayed counts of retired orders, refunded within Window / all
+	baseQ        float64 // ...refunded within QuickRefund
 	baseAt       int64
 	flagged      bool
 
@@ -97,9 +108,10 @@ func NewRefundSpike(cfg Config) Detector {
 	return &refundSpike{
 		c: c, sev: cfg.Severity,
 		idle: cfg.StreamIdle.ms(), window: c.Window.ms(), short: c.ShortWindow.ms(), quick: c.QuickRefund.ms(), halfLife: c.BaselineHalfLife.ms(),
-		z:       zFor(c.Confidence),
-		streams: make(map[string]*rsStream),
-		index:   make(map[uint64]rsRef),
+		velocity: c.VelocityWindow.ms(),
+		z:        zFor(c.Confidence),
+		streams:  make(map[string]*rsStream),
+		index:    make(map[uint64]rsRef),
 	}
 }
 
@@ -157,11 +169,15 @@ func (d *refundSpike) retire(st *rsStream, learn bool, t int64) {
 			f := math.Exp2(-float64(t-st.baseAt) / float64(d.halfLife))
 			st.baseK *= f
 			st.baseN *= f
+			st.baseQ *= f
 		}
 		st.baseAt = t
 		st.baseN++
 		if o.refunded && o.refundTS < o.ts+d.window {
 			st.baseK++
+		}
+		if o.refunded && o.refundTS <= o.ts+d.quick {
+			st.baseQ++
 		}
 	}
 	seq := st.seq0 + uint64(st.head)
@@ -213,10 +229,24 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 	d.skuK = slices.Grow(d.skuK[:0], len(st.skus))[:len(st.skus)]
 	clear(d.skuN)
 	clear(d.skuK)
+	// Velocity: the quick refunds that arrived in (vlo, t], and the time the orders spent in
+	// their first QuickRefund within it.
+	vlo := t - d.velocity
+	vq, vorders, exposure, vfirst := 0, 0, int64(0), t
 	for i := st.head; i < len(st.orders); i++ {
 		o := &st.orders[i]
 		if o.ts < lo {
 			continue // out of order: behind a newer one, retired soon
+		}
+		if d.velocity > 0 && o.ts+d.quick > vlo {
+			exposure += max(0, min(t, o.ts+d.quick)-max(vlo, o.ts))
+			if o.ts > vlo {
+				vorders++
+			}
+			if o.refunded && o.refundTS > vlo && o.refundTS-o.ts <= d.quick {
+				vq++
+				vfirst = min(vfirst, o.ts)
+			}
 		}
 		for j := range cohorts {
 			if o.ts >= cohorts[j].lo {
@@ -242,6 +272,22 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		base, from = float64(h.Refunded)/float64(h.Orders), scope
 	}
 	relThr := max(c.BaselineFactor*base, c.BaselineFloor)
+	// The velocity rule's baseline: the stream's own quick-refund share, drawn towards the
+	// prior by BaselineMinOrders orders' weight so a short clean record does not make it 0;
+	// without one, the within-Window share stands in (at least the quick one, so a cautious
+	// choice).
+	quickBase := base
+	if hasBase {
+		m := float64(c.BaselineMinOrders)
+		quickBase = (st.baseQ + c.PriorRate*m) / (st.baseN + m)
+	}
+	// Honest quick refunds spread over each order's first QuickRefund (exposure), or all at
+	// once right after their orders (the orders of the velocity window): the larger, so a burst
+	// of orders with their usual quick cancellations is not mistaken for a wave.
+	expected := quickBase * max(float64(exposure)/float64(max(d.quick, 1)), float64(vorders))
+	velLogP := logPoissonTail(vq, expected)
+	velFired := d.velocity > 0 && cohorts[0].n >= c.MinOrders && vq >= c.VelocityMinRefunds && float64(vq) >= c.BaselineFactor*expected &&
+		velLogP <= math.Log(c.VelocityAlpha)
 	// The cohort judged: the first (the full window) unless only the short one fires, or both
 	// fire and the short one is surer.
 	best := 0
@@ -275,7 +321,7 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 			sku, skuLB = i, l
 		}
 	}
-	found := absFired || relFired || sku >= 0
+	found := absFired || relFired || sku >= 0 || velFired
 	st.flagged = found
 	if !found {
 		return Finding{}, false
@@ -310,7 +356,7 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 	conf := fmtPct(c.Confidence)
 	window := fmtDur(ch.window)
 	var fired, texts []string
-	score := 0.0
+	score, velScore := 0.0, 0.0
 	cohort := fmtInt(int64(k)) + " of " + fmtInt(int64(n)) + " orders placed in the last " + window + " have been refunded (" +
 		fmtPct(rate) + "; with " + conf + " confidence at least " + fmtPct(lb)
 	switch {
@@ -342,11 +388,20 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		score = max(score, skuLB)
 	}
 	if k > 0 {
-		if quickShare >= 0.5 {
-			fired = append(fired, "refund_velocity")
-		}
 		texts = append(texts, fmtInt(int64(quick))+" of the "+fmtInt(int64(k))+" "+plural(int64(k), "refund")+" came within "+
 			fmtDur(d.quick)+" of the order (median delay "+fmtDur(median)+")")
+	}
+	if velFired {
+		fired = append(fired, "refund_velocity")
+		texts = append(texts, "in the last "+fmtDur(d.velocity)+", "+fmtInt(int64(vq))+" "+plural(int64(vq), "order")+
+			" were refunded within "+fmtDur(d.quick)+" of being placed, where "+fmtNum(expected)+" were expected at a quick-refund rate of "+
+			fmtPct(quickBase)+" (chance "+fmtChance(velLogP)+")")
+		// An early warning, surer the further past the factor it is; it scores below the cohort
+		// rules, which measure the rate itself, so their findings replace it in the flag.
+		velScore = 0.2 + 0.1*strength(float64(vq)/max(expected, 1e-9), c.BaselineFactor, 4*c.BaselineFactor)
+		if !absFired && !relFired && sku < 0 {
+			first = vfirst
+		}
 	}
 	if hasBase {
 		texts = append(texts, "this stream usually has "+fmtPct(base)+" of its orders refunded within "+fmtDur(d.window)+
@@ -357,7 +412,10 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 	} else {
 		texts = append(texts, "no baseline for this stream yet (honest streams refund 7–15 % of orders, mostly hours later)")
 	}
-	score = round4(min(1, score+0.15*quickShare))
+	if absFired || relFired || sku >= 0 {
+		score += 0.15 * quickShare
+	}
+	score = round4(min(1, max(score, velScore)))
 	sig := map[string]float64{
 		"orders":                  float64(n),
 		"refunded_orders":         float64(k),
@@ -366,13 +424,16 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 		"quick_refunds":           float64(quick),
 		"quick_refund_share":      round4(quickShare),
 		"median_refund_delay_s":   round4(float64(median) / 1000),
+		"velocity_quick_refunds":  float64(vq),
+		"velocity_expected":       round4(expected),
 	}
 	if sku >= 0 {
 		sig["sku_orders"] = float64(d.skuN[sku])
 		sig["sku_refunded_orders"] = float64(d.skuK[sku])
 		sig["sku_refund_rate_lower_bound"] = round4(skuLB)
 	}
-	baseline := map[string]float64{"rate_threshold": c.Rate, "lower_bound_threshold": c.LowerBound, "confidence": c.Confidence}
+	baseline := map[string]float64{"rate_threshold": c.Rate, "lower_bound_threshold": c.LowerBound, "confidence": c.Confidence,
+		"quick_refund_rate": round4(quickBase)}
 	baseline["relative_threshold"] = round4(relThr)
 	if hasBase {
 		baseline["refund_rate"] = round4(base)

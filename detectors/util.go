@@ -86,6 +86,28 @@ func wilsonLower(k, n int, z float64) float64 {
 	return max(0, (centre-margin)/(1+z2/nf))
 }
 
+// logPoissonTail is ln P(X ≥ k) for X ~ Poisson(λ): how surprising k events are where λ were
+// expected. Summed from k upwards, so tails far below float64's 1 − ε stay exact.
+func logPoissonTail(k int, lambda float64) float64 {
+	if k <= 0 {
+		return 0
+	}
+	if lambda <= 0 {
+		return math.Inf(-1)
+	}
+	lg, _ := math.Lgamma(float64(k) + 1)
+	logTerm := -lambda + float64(k)*math.Log(lambda) - lg
+	sum, term := 1.0, 1.0 // terms relative to the k-th
+	for i := k + 1; i < k+10_000; i++ {
+		term *= lambda / float64(i)
+		sum += term
+		if term < 1e-17*sum {
+			break
+		}
+	}
+	return min(0, logTerm+math.Log(sum))
+}
+
 // zFor is the normal quantile of a two-sided confidence level (0.95 → 1.96).
 func zFor(confidence float64) float64 { return math.Sqrt2 * math.Erfinv(confidence) }
 
@@ -182,6 +204,17 @@ func fmtNum(x float64) string {
 	}
 	s = strings.TrimRight(s, "0")
 	return strings.TrimSuffix(s, ".")
+}
+
+// fmtChance formats a probability given as its logarithm, for people: "1 in 3,400,000",
+// "below 1 in a trillion".
+func fmtChance(logP float64) string {
+	if logP < -12*math.Ln10 {
+		return "below 1 in a trillion"
+	}
+	odds := math.Exp(-logP)
+	mag := math.Pow(10, math.Max(0, math.Floor(math.Log10(odds))-1)) // two significant digits
+	return "1 in " + fmtInt(int64(math.Round(odds/mag)*mag))
 }
 
 // fmtDur formats milliseconds for people: "45 s", "3 min 20 s", "30 min", "1 h 30 min".

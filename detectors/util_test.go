@@ -28,8 +28,30 @@ func TestWilsonLower(t *testing.T) {
 	}
 }
 
+func TestLogPoissonTail(t *testing.T) {
+	f := func(k int, lambda, want float64) {
+		t.Helper()
+		if got := math.Exp(logPoissonTail(k, lambda)); math.Abs(got-want) > 1e-6*max(want, 1e-300) && math.Abs(got-want) > 1e-12 {
+			t.Errorf("P(X ≥ %d | λ=%g) = %.10g, want %.10g", k, lambda, got, want)
+		}
+	}
+	f(0, 3, 1)
+	f(1, 1, 1-math.Exp(-1))
+	f(2, 1, 1-2*math.Exp(-1))
+	f(3, 0.5, 1-math.Exp(-0.5)*(1+0.5+0.125))
+	f(5, 0, 0)
+	// Far tails, where 1 − Σ would lose every digit: P(X ≥ 20 | λ = 1) = e⁻¹ Σ_{i≥20} 1/i!.
+	f(20, 1, 1.587527601e-19)
+	if got := logPoissonTail(1000, 1); math.IsInf(got, 0) || got > -5000 {
+		t.Errorf("ln P(X ≥ 1000 | λ=1) = %g, want a finite value below −5000", got)
+	}
+}
+
 func TestWords(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
+		{fmtChance(math.Log(1.0 / 3_456_789)), "1 in 3,500,000"},
+		{fmtChance(math.Log(0.25)), "1 in 4"},
+		{fmtChance(-40), "below 1 in a trillion"},
 		{fmtInt(48000), "48,000"},
 		{fmtInt(5120), "5,120"},
 		{fmtInt(999), "999"},

@@ -510,7 +510,7 @@ func ttf(s float64, n int) string {
 
 // secs formats seconds as a duration ("45s", "1m30s", "40m").
 func secs(s float64) string {
-	d := time.Duration(math.Round(s*10) / 10 * float64(time.Second))
+	d := time.Duration(math.Round(s*10)) * 100 * time.Millisecond // float tenths print as 4m29.399999999s
 	str := d.String()
 	if strings.HasSuffix(str, "m0s") {
 		str = str[:len(str)-2]

@@ -221,3 +221,18 @@ func TestDefaultStart(t *testing.T) {
 		t.Errorf("start without midnight %v", got)
 	}
 }
+
+func TestSecs(t *testing.T) {
+	f := func(s float64, want string) {
+		t.Helper()
+		if got := secs(s); got != want {
+			t.Errorf("secs(%v) = %q, want %q", s, got, want)
+		}
+	}
+	f(45, "45s")
+	f(90, "1m30s")
+	f(2400, "40m")
+	f(269.4, "4m29.4s") // was 4m29.399999999s
+	f(24.24, "24.2s")
+	f(7200, "2h")
+}
