@@ -284,7 +284,7 @@ func runSeed(ctx context.Context, cfg Config, seed int64, start time.Time) (out 
 	if out.Late, err = queryInt(ctx, st, "SELECT count() FROM viewer_events WHERE late = 1"); err != nil {
 		return out, err
 	}
-	if out.Evident, err = evidenceTimes(ctx, st, out.Labels); err != nil {
+	if out.Evident, out.Early, err = evidenceTimes(ctx, st, out.Labels); err != nil {
 		return out, err
 	}
 	if out.Flags, err = readFlags(ctx, st, ""); err != nil {

@@ -30,9 +30,10 @@ func ciConfig(lib string) Config {
 
 // knownMiss is what the detectors score on ciConfig; TestTargets is skipped while they miss
 // the targets (LIVEPULSE_EVAL_STRICT=1 runs it anyway).
-const knownMiss = "known: refund_spike median time-to-flag 9m5s (max 9m10s) and order_brushing 10m55s " +
-	"(max 13m30s) > 60s; otherwise met: precision 1.000 and recall 1.000 for every kind (viewer_inflation 4/4, " +
-	"median 25s; refund_spike 2/2; order_brushing 2/2), 0 flags on 4 surge and 40 clean streams"
+const knownMiss = "known: refund_spike median time-to-flag 6m20s (max 6m30s) and order_brushing 10m55s " +
+	"(max 13m30s) > 60s, with no event carrying either anomaly in the first minute of any episode; otherwise met: " +
+	"precision 1.000 and recall 1.000 for every kind (viewer_inflation 4/4, median 25s; refund_spike 2/2; " +
+	"order_brushing 2/2), 0 flags on 4 surge and 40 clean streams"
 
 // TestTargets runs the scenarios through the real pipeline (broker, consumer, rollup with the
 // detectors, embedded ClickHouse) and asserts the project's targets: precision and recall
@@ -67,6 +68,13 @@ func TestTargets(t *testing.T) {
 	}
 	if err := rep.Check(targets); err != nil {
 		t.Errorf("targets missed:\n%v", err)
+	}
+	// The time-to-flag target is relaxed only where it cannot be met: a kind slower than 60 s
+	// must have had no evidence at all in the first minute of its episodes.
+	for _, k := range rep.Kinds {
+		if k.Detected > 0 && k.TTFMedian > DefaultTargets().MedianTTF.Seconds() && (len(k.Early) == 0 || k.Early[len(k.Early)-1] > 0) {
+			t.Errorf("%s: median time-to-flag %.0fs > 60s, though its episodes had %v events of evidence in their first minute", k.Kind, k.TTFMedian, k.Early)
+		}
 	}
 }
 

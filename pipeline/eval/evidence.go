@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,10 +17,14 @@ import (
 // the first order of the ring (order_brushing). No detector can flag before it; time-to-flag
 // from it is the detectors' own delay, from the onset it adds the time the fraud takes to show.
 // Surges and labels without stored evidence get the onset.
-func evidenceTimes(ctx context.Context, st *store.Store, labels []simulate.Label) ([]time.Time, error) {
+//
+// early counts, per label, those events in the first EarlyWindow after the onset: what any
+// detector has to go on when the time-to-flag target expires (−1 for surges).
+func evidenceTimes(ctx context.Context, st *store.Store, labels []simulate.Label) (first []time.Time, early []int64, err error) {
 	out := make([]time.Time, len(labels))
+	early = make([]int64, len(labels))
 	for i, l := range labels {
-		out[i] = l.Onset
+		out[i], early[i] = l.Onset, -1
 		ms := func(t time.Time) string { return fmt.Sprintf("fromUnixTimestamp64Milli(%d, 'UTC')", t.UnixMilli()) }
 		stream := "stream_id = " + quote(l.StreamID)
 		var q string
@@ -36,13 +41,41 @@ func evidenceTimes(ctx context.Context, st *store.Store, labels []simulate.Label
 		default:
 			continue
 		}
-		first, err := queryInt(ctx, st, q+" HAVING count() > 0")
+		q = strings.Replace(q, "SELECT toUnixTimestamp64Milli(min(ts))",
+			"SELECT toUnixTimestamp64Milli(min(ts)), countIf(ts < "+ms(l.Onset.Add(EarlyWindow))+")", 1)
+		vs, err := queryInts(ctx, st, q+" HAVING count() > 0")
 		if err != nil {
-			return nil, fmt.Errorf("cannot find the first evidence of %s on %s: %w", l.Scenario, l.StreamID, err)
+			return nil, nil, fmt.Errorf("cannot find the first evidence of %s on %s: %w", l.Scenario, l.StreamID, err)
 		}
-		if first > 0 {
-			out[i] = time.UnixMilli(first).UTC()
+		early[i] = 0
+		if len(vs) == 2 && vs[0] > 0 {
+			out[i], early[i] = time.UnixMilli(vs[0]).UTC(), vs[1]
 		}
+	}
+	return out, early, nil
+}
+
+// EarlyWindow is the time after the onset evidenceTimes counts the evidence of: the issue's
+// median time-to-flag target.
+const EarlyWindow = time.Minute
+
+// queryInts runs sql for one row of integers (none: nil).
+func queryInts(ctx context.Context, st *store.Store, sql string) ([]int64, error) {
+	raw, err := st.Backend().Query(ctx, sql, "TabSeparated")
+	if err != nil {
+		return nil, err
+	}
+	line := strings.TrimSpace(string(raw))
+	if line == "" {
+		return nil, nil
+	}
+	var out []int64
+	for _, f := range strings.Split(line, "\t") {
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("cannot parse %q as an integer: %w", f, err)
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -41,7 +41,10 @@ type Outcome struct {
 	// Evident is, per label, the event time of the first stored event carrying its anomaly (see
 	// evidenceTimes); nil or a zero time: the onset.
 	Evident []time.Time `json:"-"`
-	Flags   []Flag      `json:"-"`
+	// Early is, per label, how many of those events came within EarlyWindow of the onset (−1:
+	// not counted).
+	Early []int64 `json:"-"`
+	Flags []Flag  `json:"-"`
 	// Start is the event time the run started at.
 	Start time.Time `json:"start"`
 	// Messages and Streams are the simulator's counts (messages produced, distinct streams).
@@ -118,6 +121,10 @@ type KindStats struct {
 	// (the refunds of a refund spike come minutes after its orders).
 	TTFEvidence       []float64 `json:"ttf_evidence_s"`
 	TTFEvidenceMedian float64   `json:"ttf_evidence_median_s"`
+	// Early lists, for every label of the kind, the events carrying its anomaly in the first
+	// EarlyWindow after the onset (refunds of the episode's orders, orders of the ring, inflated
+	// counts, bot sessions' events), sorted: what any detector has to go on by then.
+	Early []int64 `json:"early_evidence"`
 }
 
 // ScenarioStats is the score of one scenario: for a fraud, its labels detected; for any, the
@@ -286,6 +293,9 @@ func Score(outcomes []Outcome, grace time.Duration) Report {
 			if !l.Fraud {
 				continue
 			}
+			if i < len(o.Early) && o.Early[i] >= 0 {
+				kindOf(l.Kind).Early = append(kindOf(l.Kind).Early, o.Early[i])
+			}
 			if !hit[i] {
 				m := Miss{Seed: o.Seed, Scenario: l.Scenario, Kind: l.Kind, StreamID: l.StreamID}
 				for _, f := range o.Flags {
@@ -316,6 +326,7 @@ func Score(outcomes []Outcome, grace time.Duration) Report {
 		slices.Sort(ks.TTF)
 		ks.TTFMedian, ks.TTFMax = median(ks.TTF), maxOf(ks.TTF)
 		slices.Sort(ks.TTFEvidence)
+		slices.Sort(ks.Early)
 		ks.TTFEvidenceMedian = median(ks.TTFEvidence)
 		rep.Kinds = append(rep.Kinds, *ks)
 	}
@@ -441,7 +452,8 @@ func (r Report) Table() string {
 	fmt.Fprintf(&b, "seeds %s · %d streams · rate %g/s · %s of event time · scenarios %s · grace %s\n\n",
 		strings.Join(seeds, ","), r.Streams, r.Rate, secs(r.DurationS), strings.Join(r.Scenarios, ","), secs(r.GraceS))
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "KIND\tLABELS\tFLAGGED\tFLAGS\tTP\tFP\tPRECISION\tRECALL\tTTF MEDIAN\tTTF MAX\tFROM EVIDENCE\t")
+	fmt.Fprintln(tw, "KIND\tLABELS\tFLAGGED\tFLAGS\tTP\tFP\tPRECISION\tRECALL\tTTF MEDIAN\tTTF MAX\tFROM EVIDENCE\tEVIDENCE IN "+
+		strings.ToUpper(secs(EarlyWindow.Seconds()))+"\t")
 	for _, k := range r.Kinds {
 		prec := "-"
 		if k.Flags > 0 {
@@ -451,8 +463,8 @@ func (r Report) Table() string {
 		if k.Labels > 0 {
 			rec = fmt.Sprintf("%.3f", k.Recall)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", k.Kind, k.Labels, k.Detected, k.Flags, k.TP, k.FP,
-			prec, rec, ttf(k.TTFMedian, k.Detected), ttf(k.TTFMax, k.Detected), ttf(k.TTFEvidenceMedian, k.Detected))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", k.Kind, k.Labels, k.Detected, k.Flags, k.TP, k.FP,
+			prec, rec, ttf(k.TTFMedian, k.Detected), ttf(k.TTFMax, k.Detected), ttf(k.TTFEvidenceMedian, k.Detected), earlyRange(k.Early))
 	}
 	tw.Flush()
 	b.WriteString("\n")
@@ -506,6 +518,14 @@ func ttf(s float64, n int) string {
 		return "-"
 	}
 	return secs(s)
+}
+
+// earlyRange formats the early evidence counts of a kind's labels: "0–1 (median 0)".
+func earlyRange(xs []int64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d–%d (median %d)", xs[0], xs[len(xs)-1], xs[len(xs)/2])
 }
 
 // secs formats seconds as a duration ("45s", "1m30s", "40m").
