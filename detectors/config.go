@@ -53,6 +53,11 @@ type Config struct {
 	RefreshEvery Duration `yaml:"refresh_every"`
 	// Severity maps a finding's score to its severity.
 	Severity SeverityConfig `yaml:"severity"`
+	// HistoryDays: a stream without a baseline of its own yet (new, or just taken over by this
+	// process) is judged against its KOL's history in the store, else its brand's: the
+	// HistoryDays before the stream's day (refund_spike's refund rate, viewer_inflation's
+	// engagement per viewer-minute). 0: no history. Default 30.
+	HistoryDays int `yaml:"history_days"`
 
 	ViewerInflation ViewerInflationConfig `yaml:"viewer_inflation"`
 	RefundSpike     RefundSpikeConfig     `yaml:"refund_spike"`
@@ -150,6 +155,11 @@ type ViewerInflationConfig struct {
 	// EngagementCollapse: engagements per viewer-minute at or below this fraction of the
 	// stream's baseline fire engagement_collapse. Default 0.25.
 	EngagementCollapse float64 `yaml:"engagement_collapse"`
+	// HistoryViewerMinutes: until the stream has an engagement baseline of its own, its KOL's
+	// engagements per viewer-minute over history_days stand in, else its brand's, when they
+	// weigh this many viewer-minutes (a bot farm on a stream's first minutes has no clean stretch
+	// to learn from). 0: the history is not used. Default 10000.
+	HistoryViewerMinutes int `yaml:"history_viewer_minutes"`
 
 	// BaselineHalfLife: the stream's own baselines (join rate, engagement, displayed ratio) are
 	// exponentially weighted means over its clean evaluations with this half-life. Default 10m.
@@ -206,16 +216,12 @@ type RefundSpikeConfig struct {
 	PriorRate float64 `yaml:"prior_rate"`
 	// BaselineMinOrders: the baseline (share of the stream's orders refunded within Window of
 	// being placed, over orders that left the cohort while the stream was not flagged) is used
-	// once it weighs this many orders. Default 100.
+	// once it weighs this many orders. Until then, its KOL's history (HistoryDays) stands in,
+	// else its brand's, when it weighs this many orders; else PriorRate. Default 100.
 	BaselineMinOrders int `yaml:"baseline_min_orders"`
 	// BaselineHalfLife: older orders weigh less in the baseline, halving every this long.
 	// Default 2h.
 	BaselineHalfLife Duration `yaml:"baseline_half_life"`
-	// HistoryDays: until a stream has a baseline of its own, its KOL's share of orders refunded
-	// within Window over the HistoryDays before the stream's day (from the store) stands in for
-	// it, else its brand's, when it weighs BaselineMinOrders orders; else PriorRate. 0: no
-	// history. Default 30.
-	HistoryDays int `yaml:"history_days"`
 	// QuickRefund: a refund this soon after its order is quick (refund velocity, evidence and
 	// score). Default 10m.
 	QuickRefund Duration `yaml:"quick_refund"`
@@ -287,34 +293,36 @@ func DefaultConfig() Config {
 		UpdateScoreDelta: 0.1,
 		RefreshEvery:     Duration(time.Minute),
 		Severity:         SeverityConfig{Warning: 0.5, Critical: 0.8},
+		HistoryDays:      30,
 		ViewerInflation: ViewerInflationConfig{
-			Enabled:            true,
-			Window:             Duration(5 * time.Minute),
-			SessionTimeout:     Duration(60 * time.Second),
-			MaxSessions:        300_000,
-			MinSessions:        100,
-			Warmup:             Duration(90 * time.Second),
-			CountMaxAge:        Duration(60 * time.Second),
-			MinDisplayed:       500,
-			DisplayedRatio:     2,
-			ExtremeRatio:       4,
-			SilentAfter:        Duration(45 * time.Second),
-			SilentShare:        0.25,
-			DeviceSessions:     5,
-			DeviceShare:        0.2,
-			IP24Sessions:       50,
-			IP24Share:          0.3,
-			BurstSpan:          Duration(time.Minute),
-			BurstMinJoins:      1000,
-			BurstFactor:        5,
-			DwellBand:          0.1,
-			DwellMinEnded:      50,
-			DwellShare:         0.5,
-			EngagementSpan:     Duration(2 * time.Minute),
-			EngagementCollapse: 0.25,
-			BaselineHalfLife:   Duration(10 * time.Minute),
-			BaselineAfter:      Duration(5 * time.Minute),
-			MinSignals:         2,
+			Enabled:              true,
+			Window:               Duration(5 * time.Minute),
+			SessionTimeout:       Duration(60 * time.Second),
+			MaxSessions:          300_000,
+			MinSessions:          100,
+			Warmup:               Duration(90 * time.Second),
+			CountMaxAge:          Duration(60 * time.Second),
+			MinDisplayed:         500,
+			DisplayedRatio:       2,
+			ExtremeRatio:         4,
+			SilentAfter:          Duration(45 * time.Second),
+			SilentShare:          0.25,
+			DeviceSessions:       5,
+			DeviceShare:          0.2,
+			IP24Sessions:         50,
+			IP24Share:            0.3,
+			BurstSpan:            Duration(time.Minute),
+			BurstMinJoins:        1000,
+			BurstFactor:          5,
+			DwellBand:            0.1,
+			DwellMinEnded:        50,
+			DwellShare:           0.5,
+			EngagementSpan:       Duration(2 * time.Minute),
+			EngagementCollapse:   0.25,
+			BaselineHalfLife:     Duration(10 * time.Minute),
+			BaselineAfter:        Duration(5 * time.Minute),
+			MinSignals:           2,
+			HistoryViewerMinutes: 10_000,
 		},
 		RefundSpike: RefundSpikeConfig{
 			Enabled:            true,
@@ -329,7 +337,6 @@ func DefaultConfig() Config {
 			PriorRate:          0.05,
 			BaselineMinOrders:  100,
 			BaselineHalfLife:   Duration(2 * time.Hour),
-			HistoryDays:        30,
 			QuickRefund:        Duration(10 * time.Minute),
 			VelocityWindow:     Duration(5 * time.Minute),
 			VelocityMinRefunds: 5,
@@ -361,6 +368,7 @@ func (c Config) Validate() error {
 	v.dur("stream_idle", c.StreamIdle, time.Millisecond)
 	v.share0("update_score_delta", c.UpdateScoreDelta)
 	v.dur("refresh_every", c.RefreshEvery, time.Millisecond)
+	v.atLeast("history_days", c.HistoryDays, 0)
 	v.share("severity.warning", c.Severity.Warning)
 	v.share("severity.critical", c.Severity.Critical)
 	if c.Severity.Warning >= c.Severity.Critical && v.ok("severity.warning", "severity.critical") {
@@ -398,6 +406,7 @@ func (c Config) Validate() error {
 	v.dur(p+"baseline_half_life", vi.BaselineHalfLife, time.Millisecond)
 	v.dur(p+"baseline_after", vi.BaselineAfter, 0)
 	v.atLeast(p+"min_signals", vi.MinSignals, 1)
+	v.atLeast(p+"history_viewer_minutes", vi.HistoryViewerMinutes, 0)
 	for _, f := range []struct {
 		name string
 		d    Duration
@@ -425,7 +434,6 @@ func (c Config) Validate() error {
 	v.share0(p+"prior_rate", rs.PriorRate)
 	v.atLeast(p+"baseline_min_orders", rs.BaselineMinOrders, 1)
 	v.dur(p+"baseline_half_life", rs.BaselineHalfLife, time.Millisecond)
-	v.atLeast(p+"history_days", rs.HistoryDays, 0)
 	v.dur(p+"quick_refund", rs.QuickRefund, time.Millisecond)
 	v.dur(p+"velocity_window", rs.VelocityWindow, 0)
 	if rs.VelocityWindow+rs.QuickRefund > rs.Window && v.ok(p+"window", p+"quick_refund", p+"velocity_window") {

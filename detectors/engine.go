@@ -83,15 +83,17 @@ func NewEngine(cfg Config) *Engine {
 		streams:  make(map[string]*streamInfo),
 		episodes: make(map[episodeKey]*episode),
 	}
+	if cfg.HistoryDays > 0 && (cfg.ViewerInflation.Enabled || cfg.RefundSpike.Enabled) {
+		e.history = make(map[HistoryKey]*History)
+	}
 	if cfg.ViewerInflation.Enabled {
-		e.dets = append(e.dets, NewViewerInflation(cfg))
+		vi := NewViewerInflation(cfg).(*viewerInflation)
+		vi.history = e.history
+		e.dets = append(e.dets, vi)
 	}
 	if cfg.RefundSpike.Enabled {
 		rs := NewRefundSpike(cfg).(*refundSpike)
-		if cfg.RefundSpike.HistoryDays > 0 {
-			e.history = make(map[HistoryKey]*History)
-			rs.history = e.history
-		}
+		rs.history = e.history
 		e.dets = append(e.dets, rs)
 	}
 	if cfg.OrderBrushing.Enabled {
@@ -118,9 +120,7 @@ func (e *Engine) Observe(ev *schemas.Event) {
 			return
 		}
 	}
-	if ev.Kind == schemas.KindOrder {
-		e.noteHistory(&ev.Order)
-	}
+	e.noteHistory(ev)
 	if e.done != math.MinInt64 {
 		if ts < e.done+e.step { // nothing of its step waits (Advance releases those)
 			e.feed(ev)

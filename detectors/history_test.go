@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,4 +81,52 @@ func TestRefundSpikeAgainstKOLHistory(t *testing.T) {
 	f(kolAt(2000, 60), true, "its kol usually has 3 % of orders refunded within 30 min (over 2,000 orders in the 30 days before)")
 	f(kolAt(2000, 400), false, "")
 	f(kolAt(50, 25), false, "") // too few of the KOL's orders: the brand's 20 % stands in
+}
+
+// A bot farm running from a stream's first minute leaves no clean stretch to learn the stream's
+// engagement from: 2,000 accounts on 100 phones, each on its own /24, heartbeating like apps do
+// joining over its first 10 minutes and staying on. Only device_concentration fires on the stream alone — no flag. Measured against
+// its KOL's usual engagement per viewer-minute, the collapse corroborates it: a flag, naming the
+// KOL's level. A KOL whose audiences rarely engage, or too thin a history, leaves it unflagged.
+func TestEngagementAgainstKOLHistory(t *testing.T) {
+	farm := func(g *traffic, s *streamCfg) {
+		for i := range 2000 {
+			dev := i % 100
+			join := s.Start + g.rng.Int64N(10*minute)
+			viewer, session := "bot-"+strconv.Itoa(i), g.id("bot-s")
+			g.viewer(s, join, schemas.ActionJoin, viewer, session, "farm-dev"+strconv.Itoa(dev), "45."+strconv.Itoa(dev)+".7.9")
+			for hb := join + 20*second; hb < s.End; hb += 20 * second {
+				g.viewer(s, hb, schemas.ActionHeartbeat, viewer, session, "", "")
+			}
+		}
+	}
+	s := &streamCfg{ID: "farmed-from-start", Start: t0, End: t0 + 15*minute, Rate: constRate(4), Carrier: 0.3, Extra: farm}
+	evs := build(5, s)
+	kol := "kol-farmed-from-start"
+	f := func(history func(HistoryKey) History, wantFlag bool, wantText string) {
+		t.Helper()
+		flags, _ := runWithHistory(t, DefaultConfig(), evs, history)
+		vi := flagsOf(flags, KindViewerInflation, s.ID)
+		if (len(vi) > 0) != wantFlag {
+			t.Fatalf("flagged %v, want %v:%s", len(vi) > 0, wantFlag, describeFlags(vi))
+		}
+		if wantFlag {
+			if !contains(vi[0].Evidence.Fired, "engagement_collapse") || !strings.Contains(vi[0].Evidence.Summary, wantText) {
+				t.Errorf("evidence %v %q lacks engagement_collapse / %q", vi[0].Evidence.Fired, vi[0].Evidence.Summary, wantText)
+			}
+			t.Log(describeFlags(vi[:1]))
+		}
+	}
+	kolAt := func(minutes, engagements int64) func(HistoryKey) History {
+		return func(k HistoryKey) History {
+			if k.Scope == ScopeKOL && k.ID == kol {
+				return History{ViewerMinutes: minutes, Engagements: engagements}
+			}
+			return History{}
+		}
+	}
+	f(func(HistoryKey) History { return History{} }, false, "")
+	f(kolAt(2_000_000, 800_000), true, "the 0.4 its kol's streams usually have (over 2,000,000 viewer-minutes in the 30 days before)")
+	f(kolAt(2_000_000, 60_000), false, "") // 0.03 per viewer-minute: the farm's level is not far below it
+	f(kolAt(5_000, 2_000), false, "")      // too thin a history
 }

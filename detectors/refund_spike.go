@@ -71,6 +71,7 @@ type refundSpike struct {
 	skuN, skuK                 []int32                 // scratch: cohort per SKU
 	delays                     []int64                 // scratch
 	history                    map[HistoryKey]*History // the engine's; nil: none used
+	historyDays                int
 }
 
 type rsRef struct {
@@ -108,7 +109,7 @@ func NewRefundSpike(cfg Config) Detector {
 	return &refundSpike{
 		c: c, sev: cfg.Severity,
 		idle: cfg.StreamIdle.ms(), window: c.Window.ms(), short: c.ShortWindow.ms(), quick: c.QuickRefund.ms(), halfLife: c.BaselineHalfLife.ms(),
-		velocity: c.VelocityWindow.ms(),
+		velocity: c.VelocityWindow.ms(), historyDays: cfg.HistoryDays,
 		z:        zFor(c.Confidence),
 		streams:  make(map[string]*rsStream),
 		index:    make(map[uint64]rsRef),
@@ -408,7 +409,7 @@ func (d *refundSpike) evalStream(id string, st *rsStream, t int64) (Finding, boo
 			" (over "+fmtInt(int64(math.Round(st.baseN)))+" orders)")
 	} else if h, _ := d.historyOf(st); h != nil {
 		texts = append(texts, "no baseline for this stream yet; its "+from+" usually has "+fmtPct(base)+" of orders refunded within "+
-			fmtDur(d.window)+" (over "+fmtInt(h.Orders)+" orders in the "+fmtInt(int64(d.c.HistoryDays))+" days before)")
+			fmtDur(d.window)+" (over "+fmtInt(h.Orders)+" orders in the "+fmtInt(int64(d.historyDays))+" days before)")
 	} else {
 		texts = append(texts, "no baseline for this stream yet (honest streams refund 7–15 % of orders, mostly hours later)")
 	}

@@ -20,7 +20,9 @@ import (
 // the sessions alive in the last Window: sessions that never heartbeat or engage, many sessions on
 // one device or one /24 network, a burst of joins against the stream's own join rate, dwell times
 // clustered far tighter than people's, engagement per viewer collapsing against the stream's own
-// level.
+// level or its KOL's (else its brand's) usual level from the store (History): a farm running from
+// a stream's first minute leaves no clean stretch to learn the stream's own level from, and the
+// level it learns under the farm is the farm's.
 //
 // Honest traffic shows some of (b) on its own: carrier NAT puts thousands of phones behind a few
 // networks, a celebrity guest brings thousands of joins within minutes (with engagement and orders
@@ -40,9 +42,10 @@ type viewerInflation struct {
 	sev SeverityConfig
 	// durations in ms
 	idle, timeout, window, silentAfter, warmup, countMaxAge, burstSpan, engSpan, halfLife, baseAfter int64
-	ringLen                                                                                          int
+	ringLen, historyDays                                                                             int
 
 	streams map[string]*viStream
+	history map[HistoryKey]*History // the engine's; nil: none used
 	// scratch for Evaluate
 	devCount map[uint64]int32
 	netCount map[uint64]int32
@@ -91,6 +94,9 @@ type viStream struct {
 	baseRatio, baseEngage, baseJoins ewma
 	cleanMS                          int64 // clean observation the baselines were built from
 	lastEval                         int64
+
+	kol, brand string // of its latest join, for the history
+	day        int64  // UTC midnight of its latest join
 }
 
 // NewViewerInflation returns the viewer_inflation detector configured by cfg.ViewerInflation.
@@ -101,7 +107,7 @@ func NewViewerInflation(cfg Config) Detector {
 		idle: cfg.StreamIdle.ms(), timeout: c.SessionTimeout.ms(), window: c.Window.ms(),
 		silentAfter: c.SilentAfter.ms(), warmup: c.Warmup.ms(), countMaxAge: c.CountMaxAge.ms(),
 		burstSpan: c.BurstSpan.ms(), engSpan: c.EngagementSpan.ms(),
-		halfLife: c.BaselineHalfLife.ms(), baseAfter: c.BaselineAfter.ms(),
+		halfLife: c.BaselineHalfLife.ms(), baseAfter: c.BaselineAfter.ms(), historyDays: cfg.HistoryDays,
 		streams:  make(map[string]*viStream),
 		devCount: make(map[uint64]int32),
 		netCount: make(map[uint64]int32),
@@ -187,6 +193,9 @@ func (d *viewerInflation) Observe(ev *schemas.Event) {
 	case schemas.ActionJoin:
 		if b := st.bucket(v.TS); b != nil {
 			b.joins++
+		}
+		if v.TS >= st.day {
+			st.kol, st.brand, st.day = v.KOLID, v.BrandID, floorDiv(v.TS, dayMS)*dayMS
 		}
 	case schemas.ActionEngage:
 		if b := st.bucket(v.TS); b != nil {
@@ -432,8 +441,19 @@ func (d *viewerInflation) evalStream(id string, st *viStream, t int64) (Finding,
 			fired = append(fired, viSignal{sigDwell, false, 0.1 + 0.1*strength(share, c.DwellShare, 1)})
 		}
 	}
-	if established && st.baseEngage.ok && st.baseEngage.v > 0 && m.concurrent >= c.MinSessions {
-		if rel := m.engagePerViewerMin / st.baseEngage.v; rel <= c.EngagementCollapse {
+	// Against the stream's own level and its KOL's, whichever it falls further below.
+	var eng engagement
+	bases := [2]engagement{d.historyEngagement(st)}
+	if established && st.baseEngage.ok {
+		bases[1] = engagement{v: st.baseEngage.v}
+	}
+	for _, b := range bases {
+		if b.v > 0 && (eng.v == 0 || b.v > eng.v) {
+			eng = b
+		}
+	}
+	if eng.v > 0 && m.concurrent >= c.MinSessions && t-st.firstTS >= d.engSpan {
+		if rel := m.engagePerViewerMin / eng.v; rel <= c.EngagementCollapse {
 			fired = append(fired, viSignal{sigEngagement, false, 0.1 + 0.1*strength(rel, c.EngagementCollapse, 0)})
 		}
 	}
@@ -478,7 +498,7 @@ func (d *viewerInflation) evalStream(id string, st *viStream, t int64) (Finding,
 	}
 	for i, s := range fired {
 		ps[i], names[i] = s.p, s.name
-		texts = append(texts, d.describe(s.name, st, &m, established))
+		texts = append(texts, d.describe(s.name, st, &m, established, eng))
 	}
 	score := round4(noisyOr(ps...))
 	summary := strings.Join(texts, "; ") + ". Signals fired: " + strings.Join(names, ", ") + "."
@@ -528,11 +548,13 @@ func (d *viewerInflation) evalStream(id string, st *viStream, t int64) (Finding,
 	}
 	if established {
 		base["joins_per_min"] = round4(st.baseJoins.v)
-		if st.baseEngage.ok {
-			base["engagement_per_viewer_min"] = round4(st.baseEngage.v)
-		}
 		if st.baseRatio.ok {
 			base["displayed_ratio"] = round4(st.baseRatio.v)
+		}
+	}
+	for _, b := range bases {
+		if b.v > 0 {
+			base[b.prefix()+"engagement_per_viewer_min"] = round4(b.v)
 		}
 	}
 	return Finding{
@@ -542,8 +564,36 @@ func (d *viewerInflation) evalStream(id string, st *viStream, t int64) (Finding,
 	}, true
 }
 
+// engagement is the engagement per viewer-minute a stream is measured against, and whose.
+type engagement struct {
+	v       float64
+	scope   string // "": the stream's own; else ScopeKOL or ScopeBrand
+	minutes int64  // the history's viewer-minutes
+}
+
+func (e engagement) prefix() string {
+	if e.scope == "" {
+		return ""
+	}
+	return e.scope + "_"
+}
+
+// historyEngagement is the engagement per viewer-minute of st's KOL's history, else its brand's,
+// when it weighs HistoryViewerMinutes; v = 0: none.
+func (d *viewerInflation) historyEngagement(st *viStream) engagement {
+	if d.c.HistoryViewerMinutes <= 0 {
+		return engagement{}
+	}
+	for _, k := range [...]HistoryKey{{ScopeKOL, st.kol, st.day}, {ScopeBrand, st.brand, st.day}} {
+		if h := d.history[k]; k.ID != "" && h != nil && h.ViewerMinutes >= int64(d.c.HistoryViewerMinutes) {
+			return engagement{v: float64(h.Engagements) / float64(h.ViewerMinutes), scope: k.Scope, minutes: h.ViewerMinutes}
+		}
+	}
+	return engagement{}
+}
+
 // describe says in words what made signal name fire.
-func (d *viewerInflation) describe(name string, st *viStream, m *viMetrics, established bool) string {
+func (d *viewerInflation) describe(name string, st *viStream, m *viMetrics, established bool, eng engagement) string {
 	c := &d.c
 	window := fmtDur(d.window)
 	switch name {
@@ -575,8 +625,13 @@ func (d *viewerInflation) describe(name string, st *viStream, m *viMetrics, esta
 		return fmtPct(float64(m.cluster)/float64(m.ended)) + " of the " + fmtInt(int64(m.ended)) + " sessions that ended in the last " +
 			window + " lasted between " + fmtDur(m.clusterLo) + " and " + fmtDur(m.clusterHi) + " (people's dwell times spread far wider)"
 	case sigEngagement:
-		return fmtNum(m.engagePerViewerMin) + " engagements per viewer-minute, " + fmtPct(m.engagePerViewerMin/st.baseEngage.v) +
-			" of this stream's usual " + fmtNum(st.baseEngage.v)
+		txt := fmtNum(m.engagePerViewerMin) + " engagements per viewer-minute over the last " + fmtDur(d.engSpan) + ", " +
+			fmtPct(m.engagePerViewerMin/eng.v) + " of "
+		if eng.scope == "" {
+			return txt + "this stream's usual " + fmtNum(eng.v)
+		}
+		return txt + "the " + fmtNum(eng.v) + " its " + eng.scope + "'s streams usually have (over " + fmtInt(eng.minutes) +
+			" viewer-minutes in the " + fmtInt(int64(d.historyDays)) + " days before)"
 	}
 	return name
 }

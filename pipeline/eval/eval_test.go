@@ -70,9 +70,10 @@ func TestTargets(t *testing.T) {
 		t.Errorf("targets missed:\n%v", err)
 	}
 	// The time-to-flag target is relaxed only where it cannot be met: a kind slower than 60 s
-	// must have had no evidence at all in the first minute of its episodes.
+	// must have had, in the median episode, under 3 events of evidence in its first minute (the
+	// issue: 2 refunds of 3 orders page nobody).
 	for _, k := range rep.Kinds {
-		if k.Detected > 0 && k.TTFMedian > DefaultTargets().MedianTTF.Seconds() && (len(k.Early) == 0 || k.Early[len(k.Early)-1] > 0) {
+		if k.Detected > 0 && k.TTFMedian > DefaultTargets().MedianTTF.Seconds() && (len(k.Early) == 0 || k.Early[len(k.Early)/2] >= 3) {
 			t.Errorf("%s: median time-to-flag %.0fs > 60s, though its episodes had %v events of evidence in their first minute", k.Kind, k.TTFMedian, k.Early)
 		}
 	}

@@ -13,8 +13,9 @@ import (
 )
 
 // LookupHistory reads from the store what the detectors ask for (detectors.History): for each
-// key, the orders of its KOL or brand in the `days` days before its day, and how many of them
-// were refunded within `window` ms of being placed. Keys without orders get a zero History.
+// key, the orders of its KOL or brand in the `days` days before its day, how many of them were
+// refunded within `window` ms of being placed, and the viewer-minutes and engagements of its
+// streams' minutes (stream_metrics_1m). Keys without data get a zero History.
 func LookupHistory(ctx context.Context, st *store.Store, keys []detectors.HistoryKey, days int, window int64) (map[detectors.HistoryKey]detectors.History, error) {
 	type group struct {
 		scope string
@@ -63,7 +64,40 @@ SETTINGS output_format_json_quote_64bit_integers = 0`, window, col, inRange, inR
 			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 				return nil, fmt.Errorf("cannot parse a history row: %w", err)
 			}
-			out[detectors.HistoryKey{Scope: g.scope, ID: r.ID, Day: g.day}] = detectors.History{Orders: r.Orders, Refunded: r.Refunded}
+			k := detectors.HistoryKey{Scope: g.scope, ID: r.ID, Day: g.day}
+			h := out[k]
+			h.Orders, h.Refunded = r.Orders, r.Refunded
+			out[k] = h
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("cannot read the %s history: %w", g.scope, err)
+		}
+		// The audience: open sessions at each minute's end, summed, are viewer-minutes.
+		q = fmt.Sprintf(`SELECT %s AS id, sum(concurrent_viewers) AS viewer_minutes, sum(engagements) AS engagements
+FROM stream_metrics_1m FINAL
+WHERE %s IN (%s) AND minute >= fromUnixTimestamp64Milli(%d, 'UTC') AND minute < fromUnixTimestamp64Milli(%d, 'UTC')
+GROUP BY id
+SETTINGS output_format_json_quote_64bit_integers = 0`, col, col, strings.Join(list, ", "), from, to)
+		if raw, err = st.Backend().Query(ctx, q, "JSONEachRow"); err != nil {
+			return nil, fmt.Errorf("cannot read the %s audience history of %d ids: %w", g.scope, len(list), err)
+		}
+		sc = bufio.NewScanner(bytes.NewReader(raw))
+		for sc.Scan() {
+			var r struct {
+				ID            string `json:"id"`
+				ViewerMinutes int64  `json:"viewer_minutes"`
+				Engagements   int64  `json:"engagements"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				return nil, fmt.Errorf("cannot parse an audience history row: %w", err)
+			}
+			k := detectors.HistoryKey{Scope: g.scope, ID: r.ID, Day: g.day}
+			h := out[k]
+			h.ViewerMinutes, h.Engagements = r.ViewerMinutes, r.Engagements
+			out[k] = h
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("cannot read the %s audience history: %w", g.scope, err)
 		}
 	}
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/livepulse/livepulse/detectors"
+	"github.com/livepulse/livepulse/pipeline/metrics"
 	"github.com/livepulse/livepulse/pipeline/rollup"
 	"github.com/livepulse/livepulse/pipeline/store"
 	"github.com/livepulse/livepulse/pipeline/testenv"
@@ -49,7 +50,20 @@ func TestLookupHistory(t *testing.T) {
 		refund("o4", past.Add(3*time.Hour+5*time.Minute)),
 		refund("o5", day.Add(time.Hour+time.Minute)),
 	}
-	for _, rows := range []store.Rows{orders, refunds} {
+	// The audience: minute rows (the highest version of a minute wins).
+	minute := func(kol string, at time.Time, viewers, engagements, version uint64) metrics.MinuteRow {
+		return metrics.MinuteRow{Minute: at.UnixMilli(), StreamID: "s-" + kol, KOLID: kol, BrandID: "b1",
+			ConcurrentViewers: viewers, Engagements: engagements, Version: version}
+	}
+	minutes := metrics.MinuteRows{
+		minute("k1", past, 100, 999, 1),                        // superseded by version 2
+		minute("k1", past, 100, 40, 2),                         // counts
+		minute("k1", past.Add(time.Minute), 300, 20, 1),        // counts
+		minute("k1", day.Add(time.Minute), 5000, 5000, 1),      // the day itself: not history
+		minute("k1", day.Add(-40*24*time.Hour), 5000, 5000, 1), // older than 30 days
+		minute("k2", past, 50, 10, 1),                          // another KOL of the brand
+	}
+	for _, rows := range []store.Rows{orders, refunds, minutes} {
 		if err := st.Insert(ctx, time.Now(), rows); err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +79,12 @@ func TestLookupHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []detectors.History{{Orders: 4, Refunded: 2}, {}, {Orders: 5, Refunded: 2}, {Orders: 5, Refunded: 3}}
+	want := []detectors.History{
+		{Orders: 4, Refunded: 2, ViewerMinutes: 400, Engagements: 60},
+		{},
+		{Orders: 5, Refunded: 2, ViewerMinutes: 450, Engagements: 70},
+		{Orders: 5, Refunded: 3, ViewerMinutes: 5400, Engagements: 5060},
+	}
 	for i, k := range keys {
 		if got[k] != want[i] {
 			t.Errorf("%+v: %+v, want %+v", k, got[k], want[i])
