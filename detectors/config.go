@@ -272,6 +272,12 @@ type OrderBrushingConfig struct {
 	// amounts or refunds among them, are a finding even when the stream's overall ratio is
 	// normal (brushing hidden in honest traffic). Default 10.
 	HeavyMinOrders int `yaml:"heavy_min_orders"`
+	// SharedDeviceOrders: orders from buyer accounts that share a device with another ordering
+	// account, at least this many, with identical amounts or refunds among them (as for heavy
+	// orders), are a finding: several accounts on one phone buying the same item is a ring's
+	// signature from its first orders, long before any account or device is heavy. Honest
+	// households sharing a tablet buy different things. 0 turns it off. Default 5.
+	SharedDeviceOrders int `yaml:"shared_device_orders"`
 	// IdenticalShare: the most common amount of the heavy orders, at or above this share of them
 	// and at least three times as common among them as among the other orders (a flash sale's
 	// price is common among everyone's orders), corroborates. Default 0.5.
@@ -345,17 +351,18 @@ func DefaultConfig() Config {
 			MaxSKUs:            1000,
 		},
 		OrderBrushing: OrderBrushingConfig{
-			Enabled:         true,
-			Window:          Duration(time.Hour),
-			MinOrders:       30,
-			OrdersPerBuyer:  3,
-			OrdersPerDevice: 3,
-			HeavyOrders:     4,
-			HeavyMinOrders:  10,
-			IdenticalShare:  0.5,
-			RefundShare:     0.3,
-			MaxOrders:       100_000,
-			MaxViewers:      200_000,
+			Enabled:            true,
+			Window:             Duration(time.Hour),
+			MinOrders:          30,
+			OrdersPerBuyer:     3,
+			OrdersPerDevice:    3,
+			HeavyOrders:        4,
+			HeavyMinOrders:     10,
+			SharedDeviceOrders: 5,
+			IdenticalShare:     0.5,
+			RefundShare:        0.3,
+			MaxOrders:          100_000,
+			MaxViewers:         200_000,
 		},
 	}
 }
@@ -454,6 +461,7 @@ func (c Config) Validate() error {
 	v.ratio(p+"orders_per_device", ob.OrdersPerDevice)
 	v.atLeast(p+"heavy_orders", ob.HeavyOrders, 2)
 	v.atLeast(p+"heavy_min_orders", ob.HeavyMinOrders, 1)
+	v.atLeast(p+"shared_device_orders", ob.SharedDeviceOrders, 0)
 	v.share(p+"identical_share", ob.IdenticalShare)
 	v.share(p+"refund_share", ob.RefundShare)
 	v.atLeast(p+"max_orders", ob.MaxOrders, 1)

@@ -19,7 +19,10 @@ import (
 //   - brushing hidden in honest traffic: at least HeavyMinOrders orders from heavy buyers or
 //     devices (HeavyOrders or more orders each), corroborated by identical amounts (the most
 //     common amount covers IdenticalShare of them, and is at least three times as common among
-//     them as among the other orders) or refunds (RefundShare of them refunded).
+//     them as among the other orders) or refunds (RefundShare of them refunded);
+//   - a ring from its first orders: at least SharedDeviceOrders orders from accounts that share
+//     a device with another ordering account, corroborated the same way. A ring runs its
+//     accounts on a few phones; an honest household sharing a tablet buys different things.
 //
 // A flash sale is a burst of orders from many distinct buyers, all at the sale price: its orders
 // per buyer stay near 1, it has few heavy buyers, and their identical amounts are everyone's
@@ -37,6 +40,13 @@ type orderBrushing struct {
 	streams map[string]*obStream
 	index   map[uint64]obRef        // order id → its stream and sequence number
 	amounts map[schemas.Money]int32 // scratch for Evaluate
+	owners  map[uint64]devOwner     // scratch: device → its ordering accounts
+}
+
+// devOwner is the first account seen ordering from a device, and whether another did too.
+type devOwner struct {
+	buyer  uint64
+	shared bool
 }
 
 type obRef struct {
@@ -82,6 +92,7 @@ func NewOrderBrushing(cfg Config) Detector {
 		streams: make(map[string]*obStream),
 		index:   make(map[uint64]obRef),
 		amounts: make(map[schemas.Money]int32),
+		owners:  make(map[uint64]devOwner),
 	}
 }
 
@@ -285,7 +296,8 @@ func (d *orderBrushing) evalStream(id string, st *obStream, t int64) (Finding, b
 	identicalFired := heavy > 0 && identical >= c.IdenticalShare && identical >= 3*otherShare
 	refundFired := heavy > 0 && refunds >= c.RefundShare
 	heavyRule := heavy >= c.HeavyMinOrders && (identicalFired || refundFired)
-	found := buyerRule || deviceRule || heavyRule
+	sh := d.sharedDevices(st)
+	found := buyerRule || deviceRule || heavyRule || sh.fired
 
 	if !found {
 		if n >= c.MinOrders && dt > 0 {
@@ -344,6 +356,18 @@ func (d *orderBrushing) evalStream(id string, st *obStream, t int64) (Finding, b
 		fired = append(fired, "refunded_orders")
 		ps = append(ps, 0.25*refunds)
 	}
+	if sh.orders > 0 {
+		texts = append(texts, fmtInt(int64(sh.orders))+" "+plural(int64(sh.orders), "order")+" came from "+fmtInt(int64(sh.accounts))+
+			" accounts sharing "+fmtInt(int64(sh.devices))+" "+plural(int64(sh.devices), "device")+"; "+fmtInt(int64(sh.top))+
+			" of those were for exactly "+fmtMoney(sh.amount, st.currency)+", "+fmtInt(int64(sh.refunded))+" refunded")
+	}
+	if sh.fired {
+		fired = append(fired, "shared_devices")
+		ps = append(ps, 0.35+0.25*strength(float64(sh.orders), float64(c.SharedDeviceOrders), 4*float64(c.SharedDeviceOrders)))
+		if first == t {
+			first = sh.first
+		}
+	}
 	if first == t {
 		first = max(lo, st.orders[st.head].ts)
 	}
@@ -363,12 +387,16 @@ func (d *orderBrushing) evalStream(id string, st *obStream, t int64) (Finding, b
 		"identical_amount":       float64(topAmount) / 100,
 		"longest_identical_run":  float64(bestRun),
 		"heavy_refund_share":     round4(refunds),
+		"shared_device_orders":   float64(sh.orders),
+		"shared_devices":         float64(sh.devices),
+		"shared_device_accounts": float64(sh.accounts),
 	}
 	base := map[string]float64{
 		"orders_per_buyer_limit":    c.OrdersPerBuyer,
 		"orders_per_device_limit":   c.OrdersPerDevice,
 		"identical_share_threshold": c.IdenticalShare,
 		"refund_share_threshold":    c.RefundShare,
+		"shared_device_orders_min":  float64(c.SharedDeviceOrders),
 	}
 	if st.basePer.ok {
 		base["orders_per_buyer"] = round4(st.basePer.v)
@@ -381,4 +409,83 @@ func (d *orderBrushing) evalStream(id string, st *obStream, t int64) (Finding, b
 			Fired:   fired, Signals: sig, Baseline: base,
 		},
 	}, true
+}
+
+// sharedOrders is what the shared-device rule saw in a stream's window.
+type sharedOrders struct {
+	orders, devices, accounts int           // orders from accounts sharing a device; those devices and accounts
+	top, refunded             int           // of them: at the most common amount, refunded
+	amount                    schemas.Money // the most common amount
+	first                     int64         // the earliest of them
+	fired                     bool
+}
+
+// sharedDevices applies the shared-device rule to st's kept orders.
+func (d *orderBrushing) sharedDevices(st *obStream) sharedOrders {
+	c := &d.c
+	var out sharedOrders
+	// Only when some device has two orders or more can two accounts share one.
+	if c.SharedDeviceOrders == 0 || st.nd < c.SharedDeviceOrders || len(st.devices) == st.nd {
+		return out
+	}
+	clear(d.owners)
+	for i := st.head; i < len(st.orders); i++ {
+		o := &st.orders[i]
+		if o.dv == 0 {
+			continue
+		}
+		if w, ok := d.owners[o.dv]; !ok {
+			d.owners[o.dv] = devOwner{buyer: o.buyer}
+		} else if !w.shared && w.buyer != o.buyer {
+			d.owners[o.dv] = devOwner{buyer: w.buyer, shared: true}
+			out.devices++
+		}
+	}
+	if out.devices == 0 {
+		return out
+	}
+	clear(d.amounts)
+	accounts := make(map[uint64]struct{})
+	out.first = math.MaxInt64
+	others, othersAtTop := 0, 0
+	for i := st.head; i < len(st.orders); i++ {
+		o := &st.orders[i]
+		if o.dv == 0 || !d.owners[o.dv].shared {
+			continue
+		}
+		out.orders++
+		d.amounts[o.amount]++
+		accounts[o.buyer] = struct{}{}
+		out.first = min(out.first, o.ts)
+		if o.refunded {
+			out.refunded++
+		}
+	}
+	out.accounts = len(accounts)
+	for a, m := range d.amounts {
+		if int(m) > out.top || (int(m) == out.top && a < out.amount) {
+			out.amount, out.top = a, int(m)
+		}
+	}
+	if out.orders < c.SharedDeviceOrders {
+		return out
+	}
+	// A sale price is everyone's: the amount must be three times as common among these orders.
+	for i := st.head; i < len(st.orders); i++ {
+		if o := &st.orders[i]; o.dv == 0 || !d.owners[o.dv].shared {
+			others++
+			if o.amount == out.amount {
+				othersAtTop++
+			}
+		}
+	}
+	share := float64(out.top) / float64(out.orders)
+	otherShare := 0.0
+	if others > 0 {
+		otherShare = float64(othersAtTop) / float64(others)
+	}
+	identical := share >= c.IdenticalShare && share >= 3*otherShare
+	refunded := float64(out.refunded)/float64(out.orders) >= c.RefundShare
+	out.fired = identical || refunded
+	return out
 }

@@ -281,3 +281,59 @@ func TestOrderBrushingByDevice(t *testing.T) {
 }
 
 const time30s = 30 * second
+
+// sharedDeviceOrders adds `orders` orders between from and to by `accounts` accounts that
+// joined the stream on `devices` devices (account i on device i % devices), each for amount(i).
+func sharedDeviceOrders(prefix string, from, to int64, accounts, devices, orders int, amount func(i int) schemas.Money) func(g *traffic, s *streamCfg) {
+	return func(g *traffic, s *streamCfg) {
+		for a := range accounts {
+			acct := prefix + "-acct-" + strconv.Itoa(a)
+			g.viewer(s, from-30*second, schemas.ActionJoin, acct, g.id(prefix+"-s"), prefix+"-dev-"+strconv.Itoa(a%devices), "58.32.7."+strconv.Itoa(1+a))
+		}
+		for i := range orders {
+			at := from + (to-from)*int64(i)/int64(orders)
+			g.order(s, at, prefix+"-acct-"+strconv.Itoa(i%accounts), "sku-"+strconv.Itoa(i%20), amount(i))
+		}
+	}
+}
+
+// A ring's first orders — 6 accounts on 2 phones, one order a minute of one item at one price,
+// hidden in a busy stream's honest orders — raise order_brushing on the shared devices within
+// minutes, long before any account is heavy; without the rule the first flag comes far later.
+// Honest households sharing a tablet (3 accounts, different items) and a flash sale bought from
+// shared tablets at the price everyone pays raise nothing.
+func TestOrderBrushingSharedDevices(t *testing.T) {
+	same := func(int) schemas.Money { return 3400 }
+	ring := &streamCfg{ID: "ring", Start: t0, End: t0 + 40*minute, Rate: constRate(2), Carrier: 0.3,
+		Extra: sharedDeviceOrders("ring", t0+10*minute, t0+30*minute, 6, 2, 20, same)}
+	evs := build(21, ring)
+	ob := flagsOf(run(t, DefaultConfig(), evs, 1000, 10*minute), KindOrderBrushing, "ring")
+	if len(ob) == 0 || !contains(ob[0].Evidence.Fired, "shared_devices") || ob[0].DetectedAt > t0+17*minute {
+		t.Fatalf("want shared_devices within 7 min of the ring's first order:%s", describeFlags(ob))
+	}
+	if !strings.Contains(ob[0].Evidence.Summary, "accounts sharing 2 devices") || !strings.Contains(ob[0].Evidence.Summary, "exactly 34.00 CNY") {
+		t.Errorf("evidence %q", ob[0].Evidence.Summary)
+	}
+	cfg := DefaultConfig()
+	cfg.OrderBrushing.SharedDeviceOrders = 0
+	if without := flagsOf(run(t, cfg, evs, 1000, 10*minute), KindOrderBrushing, "ring"); len(without) > 0 && without[0].DetectedAt <= ob[0].DetectedAt {
+		t.Errorf("the other rules flag as early; the rule adds nothing:%s", describeFlags(without[:1]))
+	}
+	t.Log(describeFlags(ob[:1]))
+
+	prices := []schemas.Money{1990, 2990, 4990, 9900, 12900, 19900, 29900}
+	households := &streamCfg{ID: "households", Start: t0, End: t0 + 40*minute, Rate: constRate(2), Carrier: 0.3,
+		Extra: sharedDeviceOrders("home", t0+10*minute, t0+30*minute, 3, 1, 8, func(i int) schemas.Money { return prices[i%len(prices)] })}
+	sale := &streamCfg{ID: "sale-on-tablets", Start: t0, End: t0 + 40*minute, Rate: constRate(8), Carrier: 0.3,
+		Extra: func(g *traffic, s *streamCfg) {
+			sharedDeviceOrders("home", t0+10*minute, t0+15*minute, 9, 3, 12, func(int) schemas.Money { return 9900 })(g, s)
+			for i := range 300 {
+				g.order(s, t0+10*minute+g.rng.Int64N(5*minute), "fan-"+strconv.Itoa(i), "sku-sale", 9900)
+			}
+		}}
+	for _, s := range []*streamCfg{households, sale} {
+		if flags := run(t, DefaultConfig(), build(23, s), 1000, 10*minute); len(flags) != 0 {
+			t.Errorf("%s raised flags:%s", s.ID, describeFlags(flags))
+		}
+	}
+}

@@ -110,9 +110,9 @@ func NewRefundSpike(cfg Config) Detector {
 		c: c, sev: cfg.Severity,
 		idle: cfg.StreamIdle.ms(), window: c.Window.ms(), short: c.ShortWindow.ms(), quick: c.QuickRefund.ms(), halfLife: c.BaselineHalfLife.ms(),
 		velocity: c.VelocityWindow.ms(), historyDays: cfg.HistoryDays,
-		z:        zFor(c.Confidence),
-		streams:  make(map[string]*rsStream),
-		index:    make(map[uint64]rsRef),
+		z:       zFor(c.Confidence),
+		streams: make(map[string]*rsStream),
+		index:   make(map[uint64]rsRef),
 	}
 }
 

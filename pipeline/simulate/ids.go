@@ -66,10 +66,19 @@ func viewerIP(buf []byte, viewer uint32, session uint64, mobile bool) []byte {
 	return strconv.AppendUint(buf, uint64(d), 10)
 }
 
-// deviceID is the viewer's phone: stable across sessions and seeds ("dev-3fa9c04e1b22").
+// sharedDevicePct of households (the up to 3 viewers of a line, see viewerIP) watch on one shared
+// tablet or TV instead of their own phones, so an honest device can carry up to 3 accounts.
+const sharedDevicePct = 8
+
+// deviceID is the viewer's phone, or the household's shared device: stable across sessions and
+// seeds ("dev-3fa9c04e1b22").
 func deviceID(buf []byte, viewer uint32) []byte {
 	const hex = "0123456789abcdef"
-	h := mix(uint64(viewer) ^ 0xde71ce)
+	key := uint64(viewer)
+	if household := uint64(viewer / 3); mix(household^0x7ab1e7)%100 < sharedDevicePct {
+		key = household | 1<<40
+	}
+	h := mix(key ^ 0xde71ce)
 	buf = append(buf, "dev-"...)
 	for i := 44; i >= 0; i -= 4 {
 		buf = append(buf, hex[(h>>i)&0xf])
