@@ -88,6 +88,10 @@ type Report struct {
 	SurgeFlags      int `json:"surge_flags"`
 	CleanFlags      int `json:"clean_flags"`
 	FraudOtherFlags int `json:"fraud_other_flags"`
+	// ImpliedFlags counts flags matching, instead of a label of their kind, an anomaly a fraud
+	// label implies (simulate.Label.Implies: a brushing ring's refunds spiking its SKU's refund
+	// rate). They are true positives for precision; they detect no label.
+	ImpliedFlags int `json:"implied_flags"`
 	// SurgeStreams and CleanStreams are how many such streams the runs had (summed over seeds).
 	SurgeStreams int `json:"surge_streams"`
 	CleanStreams int `json:"clean_streams"`
@@ -238,13 +242,19 @@ func Score(outcomes []Outcome, grace time.Duration) Report {
 		for _, f := range o.Flags {
 			ks := kindOf(f.Kind)
 			ks.Flags++
-			matched := false
+			matched, implied := false, false
 			for _, i := range byStream[f.StreamID] {
 				l := o.Labels[i]
-				if !l.Fraud || l.Kind != f.Kind || !overlaps(f, l, grace) {
+				if !l.Fraud || !overlaps(f, l, grace) {
 					continue
 				}
-				matched = true
+				if l.Kind != f.Kind {
+					if slices.Contains(l.Implies, f.Kind) && !matched {
+						matched, implied = true, true
+					}
+					continue
+				}
+				matched, implied = true, false
 				if !hit[i] || f.FirstDetected.Before(first[i]) {
 					first[i] = f.FirstDetected
 				}
@@ -262,6 +272,9 @@ func Score(outcomes []Outcome, grace time.Duration) Report {
 			}
 			if matched {
 				ks.TP++
+				if implied {
+					rep.ImpliedFlags++
+				}
 				continue
 			}
 			ks.FP++
@@ -484,7 +497,7 @@ func (r Report) Table() string {
 	if r.MidnightCleanFlags > 0 {
 		fmt.Fprintf(&b, "; %d during surge_midnight", r.MidnightCleanFlags)
 	}
-	fmt.Fprintf(&b, ") · on fraud streams, unmatched: %d\n", r.FraudOtherFlags)
+	fmt.Fprintf(&b, ") · on fraud streams, unmatched: %d, implied by their fraud: %d\n", r.FraudOtherFlags, r.ImpliedFlags)
 	for _, o := range r.Runs {
 		fmt.Fprintf(&b, "seed %d: start %s, %d messages, %d streams, %d labels, %d flags, %d late events, %.1fs wall\n",
 			o.Seed, o.Start.UTC().Format(time.RFC3339), o.Messages, o.Streams, len(o.Labels), len(o.Flags), o.Late, o.Elapsed.Seconds())

@@ -236,3 +236,35 @@ func TestSecs(t *testing.T) {
 	f(24.24, "24.2s")
 	f(7200, "2h")
 }
+
+// A brushing ring refunds most of its orders, so its label implies refund_spike: a refund_spike
+// flag on the episode is right (no false positive) but detects no label; one after the episode
+// and its grace is still a false positive.
+func TestScoreImplied(t *testing.T) {
+	brushing := label(simulate.ScenarioOrderBrushing, "order_brushing", "s4", at(5, 0), at(25, 0))
+	brushing.Implies = []string{"refund_spike"}
+	flags := []Flag{
+		flag("b", "order_brushing", "s4", at(8, 0), at(20, 0), at(9, 0)),
+		flag("r", "refund_spike", "s4", at(10, 0), at(28, 0), at(20, 0)),
+		flag("late", "refund_spike", "s4", at(31, 0), at(40, 0), at(40, 0)),
+	}
+	rep := Score([]Outcome{{Seed: 1, Start: t0, Labels: []simulate.Label{brushing}, Flags: flags, Streams: 1}}, 5*time.Minute)
+	for _, k := range rep.Kinds {
+		switch k.Kind {
+		case "refund_spike":
+			if k.Labels != 0 || k.Detected != 0 || k.Flags != 2 || k.TP != 1 || k.FP != 1 {
+				t.Errorf("refund_spike %+v, want 2 flags: 1 implied, 1 false positive, no label", k)
+			}
+		case "order_brushing":
+			if k.Detected != 1 || k.TP != 1 || k.FP != 0 {
+				t.Errorf("order_brushing %+v", k)
+			}
+		}
+	}
+	if rep.ImpliedFlags != 1 || rep.FraudOtherFlags != 1 || len(rep.FalsePositives) != 1 || rep.FalsePositives[0].FlagID != "late" {
+		t.Errorf("implied %d, fraud-other %d, false positives %+v", rep.ImpliedFlags, rep.FraudOtherFlags, rep.FalsePositives)
+	}
+	if !strings.Contains(rep.Table(), "implied by their fraud: 1") {
+		t.Errorf("table:\n%s", rep.Table())
+	}
+}

@@ -193,6 +193,11 @@ type Label struct {
 	Devices  []string `json:"devices,omitempty"`
 	Networks []string `json:"networks,omitempty"`
 	Buyers   []string `json:"buyers,omitempty"`
+	// Implies lists the other fraud kinds the episode produces as a side effect, on its own
+	// stream: a brushing ring refunds most of its orders, so its SKU's refund rate spikes too
+	// (refund_spike). A flag of such a kind on the episode is right, though the label counts
+	// only for its own kind.
+	Implies []string `json:"implies,omitempty"`
 }
 
 // WriteLabels writes labels as JSON lines, one Label per line.
@@ -404,6 +409,7 @@ func (g *Generator) drawEpisode(ep *episode) {
 		p["unit_price"], p["refund_share"] = major(b.price), round3(b.refundShare)
 		ep.label.Devices, ep.label.Buyers = slices.Clone(b.devIDs), slices.Clone(b.accounts)
 		ep.label.Networks = []string{b.net}
+		ep.label.Implies = []string{FraudRefundSpike}
 	case scMidnight:
 		p["peak_level"] = round3(g.curve.level(ep.onset))
 	case scCelebrity:
