@@ -26,7 +26,8 @@ import (
 type Config struct {
 	Window  window.Config
 	Metrics metrics.Config
-	// EmitInterval is how often closed minutes are written. Default 500 ms.
+	// EmitInterval is how often the detectors are advanced and closed minutes written: a flag
+	// is published within it of the watermark passing its evaluation time. Default 500 ms.
 	EmitInterval time.Duration
 	// LiveEvery is how often provisional rows of minutes still in progress are written, so
 	// readers of stream_metrics_1m see the current minute. Default 1 s.
@@ -237,6 +238,11 @@ func (p *Processor) Emit(ctx context.Context) error {
 	if live {
 		p.lastLive = now
 	}
+	// Flags first: they wait on nothing the minute rows hold, and a flag's latency is what
+	// trust-and-safety feels (a failed minute INSERT leaves its rows pending for the next tick).
+	if err := p.publishFlags(ctx, parts, ready); err != nil {
+		return err
+	}
 	var out metrics.MinuteRows
 	for _, part := range ready {
 		s := parts[part]
@@ -275,9 +281,6 @@ func (p *Processor) Emit(ctx context.Context) error {
 			}
 			s.mu.Unlock()
 		}
-	}
-	if err := p.publishFlags(ctx, parts, ready); err != nil {
-		return err
 	}
 	// Record progress when another minute became final (not on every tick: each record is a
 	// part), for every such partition in one INSERT.
