@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // DecoderConfig holds the contract's tunables. The zero value is the documented default.
@@ -59,7 +60,8 @@ func (d *Decoder) Config() DecoderConfig { return d.cfg }
 
 // Decode decodes raw as an event of kind into ev, checking event time against now. It returns an
 // *InvalidError when raw breaks the contract; ev is then partly filled and must not be used.
-// Strings in ev do not alias raw.
+// Strings in ev do not alias raw. The event's ids and address share one allocation: whoever
+// keeps one of them for long should copy it, not to keep the others alive too.
 func (d *Decoder) Decode(kind Kind, raw []byte, now time.Time, ev *Event) error {
 	*ev = Event{Kind: kind}
 	if len(raw) > d.cfg.MaxBytes {
@@ -75,6 +77,7 @@ func (d *Decoder) Decode(kind Kind, raw []byte, now time.Time, ev *Event) error 
 		return &InvalidError{Kind: kind, Reason: ReasonNotObject, Detail: "message is JSON " + top.String() + ", want object"}
 	}
 	r := reader{kind: kind, raw: raw, fields: &d.sc.fields, buf: &d.buf, intern: &d.intern}
+	r.arena = make([]byte, 0, r.ownedLen(kind))
 	h := ev.Header()
 	h.EventID = r.str(fEventID, true, MaxIDBytes)
 	h.TS = r.ts(now, d.cfg)
@@ -104,6 +107,31 @@ type reader struct {
 	buf    *[]byte
 	err    *InvalidError
 	intern *interner
+	// arena holds the event's own strings (ids and address): one allocation per event, sized
+	// for them all, so appending never moves what the strings point to.
+	arena []byte
+}
+
+// ownedFields are the fields whose values differ from event to event, by kind: copied into the
+// event's arena, not interned.
+var ownedFields = [...][]field{
+	KindViewer: {fEventID, fViewerID, fSessionID, fDeviceID, fIP},
+	KindOrder:  {fEventID, fOrderID, fBuyerID},
+	KindRefund: {fEventID, fRefundID, fOrderID, fBuyerID},
+}
+
+// ownedLen bounds the bytes of kind's owned strings: their text in the message, which
+// unescaping never lengthens.
+func (r *reader) ownedLen(kind Kind) int {
+	n := 0
+	if int(kind) < len(ownedFields) {
+		for _, f := range ownedFields[kind] {
+			if v := &r.fields[f]; v.typ == jsonString {
+				n += int(v.end - v.start)
+			}
+		}
+	}
+	return n
 }
 
 func (r *reader) fail(reason Reason, f field, detail string) {
@@ -135,12 +163,15 @@ func (r *reader) text(v *span) []byte {
 	return b
 }
 
+// str returns f's string value, copied into the event's arena.
 func (r *reader) str(f field, required bool, maxLen int) string {
 	b, ok := r.strBytes(f, required, maxLen)
-	if !ok {
+	if !ok || len(b) == 0 {
 		return ""
 	}
-	return string(b)
+	n := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return unsafe.String(&r.arena[n], len(b)) // the arena's bytes are never written again
 }
 
 // shared is str for fields whose values repeat from event to event (stream, KOL, brand,
