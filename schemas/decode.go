@@ -226,12 +226,15 @@ func (r *reader) ts(now time.Time, cfg DecoderConfig) int64 {
 				" (want 2006-01-02T15:04:05Z, optional .fraction, Z or ±hh:mm offset)")
 			return 0
 		}
-		t, err := time.Parse(time.RFC3339Nano, string(s))
-		if err != nil {
-			r.fail(ReasonBadTimestamp, field, "not RFC 3339: "+err.Error())
-			return 0
+		var ok bool
+		if ms, ok = rfc3339Millis(s); !ok { // time.Parse says why
+			t, err := time.Parse(time.RFC3339Nano, string(s))
+			if err != nil {
+				r.fail(ReasonBadTimestamp, field, "not RFC 3339: "+err.Error())
+				return 0
+			}
+			ms = t.UnixMilli()
 		}
-		ms = t.UnixMilli()
 	case jsonNumber:
 		n, ok := parseInt(r.text(v))
 		if !ok {
