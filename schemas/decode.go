@@ -175,7 +175,7 @@ func (r *reader) str(f field, required bool, maxLen int) string {
 }
 
 // shared is str for fields whose values repeat from event to event (stream, KOL, brand,
-// platform, action…): one interned copy each, so decoding them allocates nothing.
+// platform, SKU…): one interned copy each, so decoding them allocates nothing.
 func (r *reader) shared(f field, required bool, maxLen int) string {
 	b, ok := r.strBytes(f, required, maxLen)
 	if !ok {
@@ -402,31 +402,31 @@ func (r *reader) currency(def string) string {
 func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
 
 func (r *reader) viewer(e *Viewer) {
-	action := r.shared(fAction, true, MaxFieldBytes) // a long action is unknown, not bad_value
-	if r.err != nil {
+	action, ok := r.strBytes(fAction, true, MaxFieldBytes) // a long action is unknown, not bad_value
+	if !ok {
 		return
 	}
 	for a := ActionJoin; a <= ActionCount; a++ {
-		if action == a.String() {
+		if string(action) == a.String() {
 			e.Action = a
 		}
 	}
 	if e.Action == 0 {
-		r.fail(ReasonUnknownAction, fAction, strconv.Quote(action)+" is not one of join|leave|heartbeat|engage|count")
+		r.fail(ReasonUnknownAction, fAction, strconv.Quote(string(action))+" is not one of join|leave|heartbeat|engage|count")
 		return
 	}
 	e.ViewerID = r.str(fViewerID, e.Action != ActionCount, MaxFieldBytes)
 	e.SessionID = r.str(fSessionID, false, MaxFieldBytes)
 	e.DeviceID = r.str(fDeviceID, false, MaxFieldBytes)
 	e.IP = r.str(fIP, false, 64)
-	if kind := r.shared(fKind, false, 16); kind != "" {
+	if kind, ok := r.strBytes(fKind, false, 16); ok && len(kind) > 0 {
 		for k := EngageLike; k <= EngageFollow; k++ {
-			if kind == k.String() {
+			if string(kind) == k.String() {
 				e.Kind = k
 			}
 		}
 		if e.Kind == EngageNone {
-			r.fail(ReasonBadValue, fKind, strconv.Quote(kind)+" is not one of like|comment|share|follow")
+			r.fail(ReasonBadValue, fKind, strconv.Quote(string(kind))+" is not one of like|comment|share|follow")
 		}
 	}
 	if e.Action == ActionCount {
