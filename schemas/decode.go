@@ -127,7 +127,7 @@ func (r *reader) ownedLen(kind Kind) int {
 	if int(kind) < len(ownedFields) {
 		for _, f := range ownedFields[kind] {
 			if v := &r.fields[f]; v.typ == jsonString {
-				n += int(v.end - v.start)
+				n += v.end - v.start
 			}
 		}
 	}

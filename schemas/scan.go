@@ -128,7 +128,7 @@ func fieldOf(key []byte) field {
 type span struct {
 	typ        jsonType
 	escaped    bool
-	start, end int32
+	start, end int
 }
 
 // scanner reads one message. Its zero value is ready; it is reused from message to message.
@@ -302,7 +302,7 @@ func (s *scanner) object(depth int, top bool) {
 				key = s.key
 			}
 			if f := fieldOf(key); f != fUnknown && s.fields[f].typ == jsonAbsent {
-				s.fields[f] = span{typ: t, escaped: vesc, start: int32(vs), end: int32(ve)}
+				s.fields[f] = span{typ: t, escaped: vesc, start: vs, end: ve}
 			}
 		}
 		s.skipWS()
