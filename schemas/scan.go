@@ -10,9 +10,10 @@ import (
 // rules of the fastjson-based decoder it replaced, reasons included (TestDecodeInvalid and the
 // contract corpus pin them):
 //   - nesting deeper than 300 levels (maxDepth, the message object is level 1) is not_json;
-//   - a raw control character in a string is not_json, and a \u escape that is half of a
-//     UTF-16 surrogate pair is not_utf8, unless the message has another syntax error
-//     (not_json); between the two, the first in the message decides;
+//   - a raw control character in a string is not_json; a \u escape that is half of a UTF-16
+//     surrogate pair is not_utf8, unless the message is not_json otherwise: a syntax error
+//     anywhere, a raw control character ahead of the escape, or one after it that follows the
+//     last escape of its string (the part fastjson's validator checked);
 //   - a key given twice counts once, its first value (an escaped spelling of a key is the key);
 //   - a number is kept as its text, so money and integers are read exactly.
 
