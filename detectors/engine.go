@@ -210,7 +210,8 @@ func (e *Engine) Advance(watermark int64) []Flag {
 	t := e.done
 	if t == math.MinInt64 {
 		if len(ready) == 0 {
-			return nil // nothing before target yet: no step to evaluate
+			e.ready, e.keep = ready[:0], keep[:0] // reused by the next call, as below
+			return nil                            // nothing before target yet: no step to evaluate
 		}
 		t = floorDiv(first, e.step) * e.step // so that the first step is the one containing first
 	}

@@ -500,7 +500,7 @@ var knownGaps = []struct {
 	{"amount string with exponent, sub-cent", KindOrder, objOrder.with("amount", `"1.2345e1"`).String(), true, ReasonBadAmount},
 	{"amount string with exponent, over the limit", KindOrder, objOrder.with("amount", `"1e10"`).String(), true, ReasonBadAmount},
 	{"amount exponent beyond ±30", KindOrder, objOrder.with("amount", `0e31`).String(), true, ReasonBadAmount},
-	{"nesting deeper than fastjson.MaxDepth", KindViewer, objViewer.with("x", strings.Repeat("[", 300)+strings.Repeat("]", 300)).String(), true, ReasonNotJSON},
+	{"nesting deeper than maxDepth", KindViewer, objViewer.with("x", strings.Repeat("[", 300)+strings.Repeat("]", 300)).String(), true, ReasonNotJSON},
 	{"duplicate key, bad one first", KindViewer, `{"event_id":5,` + objViewer.String()[1:], true, ReasonWrongType},
 	{"duplicate key, bad one last", KindViewer, objViewer.String()[:len(objViewer.String())-1] + `,"event_id":5}`, false, ""},
 }

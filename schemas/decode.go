@@ -1,12 +1,10 @@
 package schemas
 
 import (
-	"bytes"
+	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
-
-	"github.com/valyala/fastjson"
+	"unsafe"
 )
 
 // DecoderConfig holds the contract's tunables. The zero value is the documented default.
@@ -44,10 +42,11 @@ func (c DecoderConfig) withDefaults() DecoderConfig {
 	return c
 }
 
-// Decoder decodes messages into events, strictly. It reuses its parser: one Decoder per goroutine.
+// Decoder decodes messages into events, strictly. It reuses its buffers: one Decoder per goroutine.
 type Decoder struct {
 	cfg    DecoderConfig
-	p      fastjson.Parser
+	sc     scanner
+	buf    []byte // scratch: an escaped string value, unescaped
 	intern interner
 }
 
@@ -61,46 +60,31 @@ func (d *Decoder) Config() DecoderConfig { return d.cfg }
 
 // Decode decodes raw as an event of kind into ev, checking event time against now. It returns an
 // *InvalidError when raw breaks the contract; ev is then partly filled and must not be used.
-// Strings in ev do not alias raw.
+// Strings in ev do not alias raw. The event's ids and address share one allocation: whoever
+// keeps one of them for long should copy it, not to keep the others alive too.
 func (d *Decoder) Decode(kind Kind, raw []byte, now time.Time, ev *Event) error {
 	*ev = Event{Kind: kind}
 	if len(raw) > d.cfg.MaxBytes {
 		return &InvalidError{Kind: kind, Reason: ReasonTooLarge,
 			Detail: strconv.Itoa(len(raw)) + " bytes, limit " + strconv.Itoa(d.cfg.MaxBytes)}
 	}
-	if !utf8.Valid(raw) {
-		return &InvalidError{Kind: kind, Reason: ReasonNotUTF8, Detail: "message is not valid UTF-8"}
-	}
-	v, err := d.p.ParseBytes(raw)
+	top, err := d.sc.scan(kind, raw)
+	d.sc.raw = nil // not kept past the call
 	if err != nil {
-		return &InvalidError{Kind: kind, Reason: ReasonNotJSON, Detail: err.Error()}
+		return err
 	}
-	// fastjson's Parser is best effort: it takes leading zeros, raw control characters in strings
-	// and unknown escapes such as \x. Validate is strict (but see checkEscapedStrings) and has no
-	// depth limit, so it runs only on what Parse (nesting ≤ fastjson.MaxDepth) accepted.
-	if err := fastjson.ValidateBytes(raw); err != nil {
-		return &InvalidError{Kind: kind, Reason: ReasonNotJSON, Detail: err.Error()}
+	if top != jsonObject {
+		return &InvalidError{Kind: kind, Reason: ReasonNotObject, Detail: "message is JSON " + top.String() + ", want object"}
 	}
-	switch reason, i := checkEscapedStrings(raw); reason {
-	case ReasonNotJSON:
-		return &InvalidError{Kind: kind, Reason: reason,
-			Detail: "raw control character " + strconv.QuoteRune(rune(raw[i])) + " in a string at byte " + strconv.Itoa(i)}
-	case ReasonNotUTF8:
-		return &InvalidError{Kind: kind, Reason: reason,
-			Detail: "escape " + strconv.Quote(string(raw[i:i+6])) + " at byte " + strconv.Itoa(i) + " is half of a UTF-16 surrogate pair"}
-	}
-	obj, err := v.Object()
-	if err != nil {
-		return &InvalidError{Kind: kind, Reason: ReasonNotObject, Detail: "message is JSON " + v.Type().String() + ", want object"}
-	}
-	r := reader{kind: kind, obj: obj, intern: &d.intern}
+	r := reader{kind: kind, raw: raw, fields: &d.sc.fields, buf: &d.buf, intern: &d.intern}
+	r.arena = make([]byte, 0, r.ownedLen(kind))
 	h := ev.Header()
-	h.EventID = r.str("event_id", true, MaxIDBytes)
+	h.EventID = r.str(fEventID, true, MaxIDBytes)
 	h.TS = r.ts(now, d.cfg)
-	h.StreamID = r.shared("stream_id", true, MaxFieldBytes)
-	h.KOLID = r.shared("kol_id", true, MaxFieldBytes)
-	h.BrandID = r.shared("brand_id", false, MaxFieldBytes)
-	h.Platform = r.shared("platform", false, MaxFieldBytes)
+	h.StreamID = r.shared(fStreamID, true, MaxFieldBytes)
+	h.KOLID = r.shared(fKOLID, true, MaxFieldBytes)
+	h.BrandID = r.shared(fBrandID, false, MaxFieldBytes)
+	h.Platform = r.shared(fPlatform, false, MaxFieldBytes)
 	switch kind {
 	case KindViewer:
 		r.viewer(&ev.Viewer)
@@ -115,110 +99,151 @@ func (d *Decoder) Decode(kind Kind, raw []byte, now time.Time, ev *Event) error 
 	return nil
 }
 
-// reader extracts fields and keeps the first contract violation.
+// reader extracts fields from a scanned message and keeps the first contract violation.
 type reader struct {
 	kind   Kind
-	obj    *fastjson.Object
+	raw    []byte
+	fields *[numFields]span
+	buf    *[]byte
 	err    *InvalidError
 	intern *interner
+	// arena holds the event's own strings (ids and address): one allocation per event, sized
+	// for them all, so appending never moves what the strings point to.
+	arena []byte
 }
 
-func (r *reader) fail(reason Reason, field, detail string) {
+// ownedFields are the fields whose values differ from event to event, by kind: copied into the
+// event's arena, not interned.
+var ownedFields = [...][]field{
+	KindViewer: {fEventID, fViewerID, fSessionID, fDeviceID, fIP},
+	KindOrder:  {fEventID, fOrderID, fBuyerID},
+	KindRefund: {fEventID, fRefundID, fOrderID, fBuyerID},
+}
+
+// ownedLen bounds the bytes of kind's owned strings: their text in the message, which
+// unescaping never lengthens.
+func (r *reader) ownedLen(kind Kind) int {
+	n := 0
+	if int(kind) < len(ownedFields) {
+		for _, f := range ownedFields[kind] {
+			if v := &r.fields[f]; v.typ == jsonString {
+				n += v.end - v.start
+			}
+		}
+	}
+	return n
+}
+
+func (r *reader) fail(reason Reason, f field, detail string) {
 	if r.err == nil {
-		r.err = &InvalidError{Kind: r.kind, Reason: reason, Field: field, Detail: detail}
+		r.err = &InvalidError{Kind: r.kind, Reason: reason, Field: f.String(), Detail: detail}
 	}
 }
 
-func (r *reader) get(field string) *fastjson.Value {
+// get returns f's value; nil when absent or null (null means absent), or after a violation.
+func (r *reader) get(f field) *span {
 	if r.err != nil {
 		return nil
 	}
-	v := r.obj.Get(field)
-	if v != nil && v.Type() == fastjson.TypeNull {
-		return nil // null means absent
+	v := &r.fields[f]
+	if v.typ == jsonAbsent || v.typ == jsonNull {
+		return nil
 	}
 	return v
 }
 
-func (r *reader) str(field string, required bool, maxLen int) string {
-	b, ok := r.strBytes(field, required, maxLen)
-	if !ok {
+// text returns the text of v: a number's, or a string's, unescaped (then in the reader's
+// scratch buffer, valid until the next call).
+func (r *reader) text(v *span) []byte {
+	b := r.raw[v.start:v.end]
+	if v.escaped {
+		*r.buf = unescape((*r.buf)[:0], b)
+		b = *r.buf
+	}
+	return b
+}
+
+// str returns f's string value, copied into the event's arena.
+func (r *reader) str(f field, required bool, maxLen int) string {
+	b, ok := r.strBytes(f, required, maxLen)
+	if !ok || len(b) == 0 {
 		return ""
 	}
-	return string(b)
+	n := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return unsafe.String(&r.arena[n], len(b)) // the arena's bytes are never written again
 }
 
 // shared is str for fields whose values repeat from event to event (stream, KOL, brand,
-// platform, action…): one interned copy each, so decoding them allocates nothing.
-func (r *reader) shared(field string, required bool, maxLen int) string {
-	b, ok := r.strBytes(field, required, maxLen)
+// platform, SKU…): one interned copy each, so decoding them allocates nothing.
+func (r *reader) shared(f field, required bool, maxLen int) string {
+	b, ok := r.strBytes(f, required, maxLen)
 	if !ok {
 		return ""
 	}
 	return r.intern.get(b)
 }
 
-// strBytes returns field's string value, unescaped (it aliases the parser's memory), and false
-// when it is absent or breaks the contract.
-func (r *reader) strBytes(field string, required bool, maxLen int) ([]byte, bool) {
-	v := r.get(field)
+// strBytes returns f's string value, unescaped (it aliases the message or the scratch buffer),
+// and false when it is absent or breaks the contract.
+func (r *reader) strBytes(f field, required bool, maxLen int) ([]byte, bool) {
+	v := r.get(f)
 	if v == nil {
 		if required && r.err == nil {
-			r.fail(ReasonMissingField, field, "required")
+			r.fail(ReasonMissingField, f, "required")
 		}
 		return nil, false
 	}
-	b, err := v.StringBytes()
-	if err != nil {
-		r.fail(ReasonWrongType, field, "is "+v.Type().String()+", want string")
+	if v.typ != jsonString {
+		r.fail(ReasonWrongType, f, "is "+v.typ.String()+", want string")
 		return nil, false
 	}
+	b := r.text(v)
 	if len(b) == 0 && required {
-		r.fail(ReasonMissingField, field, "required, got an empty string")
+		r.fail(ReasonMissingField, f, "required, got an empty string")
 		return nil, false
 	}
 	if len(b) > maxLen {
-		r.fail(ReasonBadValue, field, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(maxLen))
-		return nil, false
-	}
-	if !utf8.Valid(b) { // defensive: checkEscapedStrings already rejected lone surrogates
-		r.fail(ReasonNotUTF8, field, "escapes decode to invalid UTF-8")
+		r.fail(ReasonBadValue, f, strconv.Itoa(len(b))+" bytes, limit "+strconv.Itoa(maxLen))
 		return nil, false
 	}
 	return b, true
 }
 
 func (r *reader) ts(now time.Time, cfg DecoderConfig) int64 {
-	const field = "ts"
+	const field = fTS
 	v := r.get(field)
 	if v == nil {
 		r.fail(ReasonMissingField, field, "required")
 		return 0
 	}
 	var ms int64
-	switch v.Type() {
-	case fastjson.TypeString:
-		s := v.GetStringBytes()
+	switch v.typ {
+	case jsonString:
+		s := r.text(v)
 		if !isRFC3339(s) {
 			r.fail(ReasonBadTimestamp, field, "not RFC 3339: "+strconv.Quote(string(s))+
 				" (want 2006-01-02T15:04:05Z, optional .fraction, Z or ±hh:mm offset)")
 			return 0
 		}
-		t, err := time.Parse(time.RFC3339Nano, string(s))
-		if err != nil {
-			r.fail(ReasonBadTimestamp, field, "not RFC 3339: "+err.Error())
-			return 0
+		var ok bool
+		if ms, ok = rfc3339Millis(s); !ok { // time.Parse says why
+			t, err := time.Parse(time.RFC3339Nano, string(s))
+			if err != nil {
+				r.fail(ReasonBadTimestamp, field, "not RFC 3339: "+err.Error())
+				return 0
+			}
+			ms = t.UnixMilli()
 		}
-		ms = t.UnixMilli()
-	case fastjson.TypeNumber:
-		n, err := v.Int64()
-		if err != nil {
+	case jsonNumber:
+		n, ok := parseInt(r.text(v))
+		if !ok {
 			r.fail(ReasonBadTimestamp, field, "not integer Unix milliseconds")
 			return 0
 		}
 		ms = n
 	default:
-		r.fail(ReasonWrongType, field, "is "+v.Type().String()+", want RFC 3339 string or Unix milliseconds")
+		r.fail(ReasonWrongType, field, "is "+v.typ.String()+", want RFC 3339 string or Unix milliseconds")
 		return 0
 	}
 	nowMS := now.UnixMilli()
@@ -282,110 +307,86 @@ func isRFC3339(s []byte) bool {
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
-// checkEscapedStrings finds what fastjson lets through in strings that contain escapes: a raw
-// control character before an escape (fastjson.Validate checks only the part of a string after
-// its last escape), and a \u escape that is half of a UTF-16 surrogate pair (fastjson's parser
-// keeps it as literal text: "\ud800" becomes 6 characters). It returns the reason and the byte
-// offset, or "" and -1. raw must have passed fastjson.Validate.
-func checkEscapedStrings(raw []byte) (Reason, int) {
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return "", -1 // fastjson.Validate checked every string whole
-	}
-	in := false // inside a string
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case !in:
-			in = c == '"'
-		case c == '"':
-			in = false
-		case c < 0x20:
-			return ReasonNotJSON, i
-		case c == '\\' && raw[i+1] != 'u':
-			i++ // \\, \" and the other one-character escapes
-		case c == '\\':
-			switch r := hex4(raw[i+2 : i+6]); {
-			case r >= 0xDC00 && r <= 0xDFFF:
-				return ReasonNotUTF8, i // a low half first
-			case r >= 0xD800 && r <= 0xDBFF:
-				if len(raw) < i+12 || raw[i+6] != '\\' || raw[i+7] != 'u' {
-					return ReasonNotUTF8, i
-				}
-				if lo := hex4(raw[i+8 : i+12]); lo < 0xDC00 || lo > 0xDFFF {
-					return ReasonNotUTF8, i
-				}
-				i += 11
-			default:
-				i += 5
-			}
-		}
-	}
-	return "", -1
-}
-
-// hex4 decodes four hex digits, already checked by the JSON syntax check.
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= 'a':
-			c -= 'a' - 10
-		case c >= 'A':
-			c -= 'A' - 10
-		default:
-			c -= '0'
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
 // uint reads a non-negative integer field; def when absent.
-func (r *reader) uint(field string, def, min, max uint64) uint64 {
-	v := r.get(field)
+func (r *reader) uint(f field, def, min, max uint64) uint64 {
+	v := r.get(f)
 	if v == nil {
 		return def
 	}
-	if v.Type() != fastjson.TypeNumber {
-		r.fail(ReasonWrongType, field, "is "+v.Type().String()+", want integer")
+	if v.typ != jsonNumber {
+		r.fail(ReasonWrongType, f, "is "+v.typ.String()+", want integer")
 		return 0
 	}
-	n, err := v.Uint64()
-	if err != nil || n < min || n > max {
-		r.fail(ReasonBadValue, field, "want an integer in ["+strconv.FormatUint(min, 10)+", "+strconv.FormatUint(max, 10)+"], got "+v.String())
+	text := r.text(v)
+	n, ok := parseUint(text)
+	if !ok || n < min || n > max {
+		r.fail(ReasonBadValue, f, "want an integer in ["+strconv.FormatUint(min, 10)+", "+strconv.FormatUint(max, 10)+"], got "+string(text))
 		return 0
 	}
 	return n
 }
 
-func (r *reader) money(field string) Money {
-	v := r.get(field)
+// parseUint reads a number's text as strconv.ParseUint does: false for a sign, a fraction, an
+// exponent or more than 64 bits.
+func parseUint(b []byte) (uint64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// parseInt reads a number's text as strconv.ParseInt does.
+func parseInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	n, ok := parseUint(b)
+	switch {
+	case !ok:
+		return 0, false
+	case neg && n <= 1<<63:
+		return int64(-n), true // -(1<<63) wraps to math.MinInt64, as it should
+	case !neg && n <= math.MaxInt64:
+		return int64(n), true
+	}
+	return 0, false
+}
+
+func (r *reader) money(f field) Money {
+	v := r.get(f)
 	if v == nil {
-		r.fail(ReasonMissingField, field, "required")
+		r.fail(ReasonMissingField, f, "required")
 		return 0
 	}
-	var text string
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		text = v.String() // fastjson keeps a number's source text: no float in between
-	case fastjson.TypeString:
-		text = string(v.GetStringBytes())
-	default:
-		r.fail(ReasonWrongType, field, "is "+v.Type().String()+", want number or decimal string")
+	if v.typ != jsonNumber && v.typ != jsonString { // a number's text is kept: no float in between
+		r.fail(ReasonWrongType, f, "is "+v.typ.String()+", want number or decimal string")
 		return 0
 	}
+	text := string(r.text(v))
 	m, err := ParseMoney(text)
 	switch {
 	case err == errMoneyNegative:
-		r.fail(ReasonNegativeAmount, field, text+" is negative")
+		r.fail(ReasonNegativeAmount, f, text+" is negative")
 	case err != nil:
-		r.fail(ReasonBadAmount, field, strconv.Quote(text)+": "+err.Error())
+		r.fail(ReasonBadAmount, f, strconv.Quote(text)+": "+err.Error())
 	}
 	return m
 }
 
 func (r *reader) currency(def string) string {
-	c := r.shared("currency", false, 3)
+	c := r.shared(fCurrency, false, 3)
 	if r.err != nil {
 		return ""
 	}
@@ -393,7 +394,7 @@ func (r *reader) currency(def string) string {
 		return def
 	}
 	if len(c) != 3 || !isUpper(c[0]) || !isUpper(c[1]) || !isUpper(c[2]) {
-		r.fail(ReasonBadValue, "currency", strconv.Quote(c)+" is not an ISO 4217 code")
+		r.fail(ReasonBadValue, fCurrency, strconv.Quote(c)+" is not an ISO 4217 code")
 	}
 	return c
 }
@@ -401,58 +402,58 @@ func (r *reader) currency(def string) string {
 func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
 
 func (r *reader) viewer(e *Viewer) {
-	action := r.shared("action", true, MaxFieldBytes) // a long action is unknown, not bad_value
-	if r.err != nil {
+	action, ok := r.strBytes(fAction, true, MaxFieldBytes) // a long action is unknown, not bad_value
+	if !ok {
 		return
 	}
 	for a := ActionJoin; a <= ActionCount; a++ {
-		if action == a.String() {
+		if string(action) == a.String() {
 			e.Action = a
 		}
 	}
 	if e.Action == 0 {
-		r.fail(ReasonUnknownAction, "action", strconv.Quote(action)+" is not one of join|leave|heartbeat|engage|count")
+		r.fail(ReasonUnknownAction, fAction, strconv.Quote(string(action))+" is not one of join|leave|heartbeat|engage|count")
 		return
 	}
-	e.ViewerID = r.str("viewer_id", e.Action != ActionCount, MaxFieldBytes)
-	e.SessionID = r.str("session_id", false, MaxFieldBytes)
-	e.DeviceID = r.str("device_id", false, MaxFieldBytes)
-	e.IP = r.str("ip", false, 64)
-	if kind := r.shared("kind", false, 16); kind != "" {
+	e.ViewerID = r.str(fViewerID, e.Action != ActionCount, MaxFieldBytes)
+	e.SessionID = r.str(fSessionID, false, MaxFieldBytes)
+	e.DeviceID = r.str(fDeviceID, false, MaxFieldBytes)
+	e.IP = r.str(fIP, false, 64)
+	if kind, ok := r.strBytes(fKind, false, 16); ok && len(kind) > 0 {
 		for k := EngageLike; k <= EngageFollow; k++ {
-			if kind == k.String() {
+			if string(kind) == k.String() {
 				e.Kind = k
 			}
 		}
 		if e.Kind == EngageNone {
-			r.fail(ReasonBadValue, "kind", strconv.Quote(kind)+" is not one of like|comment|share|follow")
+			r.fail(ReasonBadValue, fKind, strconv.Quote(string(kind))+" is not one of like|comment|share|follow")
 		}
 	}
 	if e.Action == ActionCount {
-		if r.get("reported_viewers") == nil && r.err == nil {
-			r.fail(ReasonMissingField, "reported_viewers", "required for action \"count\"")
+		if r.get(fReportedViewers) == nil && r.err == nil {
+			r.fail(ReasonMissingField, fReportedViewers, "required for action \"count\"")
 			return
 		}
-		e.ReportedViewers = r.uint("reported_viewers", 0, 0, 1<<53)
+		e.ReportedViewers = r.uint(fReportedViewers, 0, 0, 1<<53)
 	}
 }
 
 func (r *reader) order(e *Order, currency string) {
-	e.OrderID = r.str("order_id", true, MaxFieldBytes)
-	e.BuyerID = r.str("buyer_id", true, MaxFieldBytes)
-	e.SKUID = r.shared("sku_id", false, MaxFieldBytes)
-	e.Quantity = uint32(r.uint("quantity", 1, 1, 1_000_000))
-	e.Amount = r.money("amount")
+	e.OrderID = r.str(fOrderID, true, MaxFieldBytes)
+	e.BuyerID = r.str(fBuyerID, true, MaxFieldBytes)
+	e.SKUID = r.shared(fSKUID, false, MaxFieldBytes)
+	e.Quantity = uint32(r.uint(fQuantity, 1, 1, 1_000_000))
+	e.Amount = r.money(fAmount)
 	e.Currency = r.currency(currency)
 }
 
 func (r *reader) refund(e *Refund, currency string) {
-	e.RefundID = r.str("refund_id", true, MaxFieldBytes)
-	e.OrderID = r.str("order_id", true, MaxFieldBytes)
-	e.BuyerID = r.str("buyer_id", false, MaxFieldBytes)
-	e.Amount = r.money("amount")
+	e.RefundID = r.str(fRefundID, true, MaxFieldBytes)
+	e.OrderID = r.str(fOrderID, true, MaxFieldBytes)
+	e.BuyerID = r.str(fBuyerID, false, MaxFieldBytes)
+	e.Amount = r.money(fAmount)
 	e.Currency = r.currency(currency)
-	e.Reason = r.shared("reason", false, MaxFieldBytes)
+	e.Reason = r.shared(fReason, false, MaxFieldBytes)
 }
 
 // interner keeps one copy of each repeated string value. It is bounded: when full it starts

@@ -369,7 +369,7 @@ func TestDecodeInvalid(t *testing.T) {
 	f(KindOrder, objOrder.with("amount", `-1`, "currency", `"x"`).String(), ReasonNegativeAmount, "amount")
 }
 
-// A JSON nesting deeper than fastjson.MaxDepth (300, counting the message object itself) is
+// A JSON nesting deeper than maxDepth (300, counting the message object itself) is
 // not_json, even inside an unknown field; it never exhausts the stack, whatever MaxBytes allows.
 func TestDecodeDeepNesting(t *testing.T) {
 	d := NewDecoder(DecoderConfig{})

@@ -67,7 +67,8 @@ type Config struct {
 	Metrics *Metrics
 	// Logger; nil means silent.
 	Logger *slog.Logger
-	// Now is the wall clock for timestamp checks. Default time.Now.
+	// Now is the wall clock for timestamp checks and the Processor's idle partitions, read once
+	// per message. Default time.Now.
 	Now func() time.Time
 }
 
@@ -140,11 +141,12 @@ type Processor interface {
 	Reading(topic string, partition int32, backlog bool)
 	// Observe sees the event time of every message with a valid event, including those
 	// re-read after a restart that the store already holds (they still advance event time);
-	// backlog says more messages are waiting in the partition.
-	Observe(topic string, partition int32, ts int64, backlog bool)
+	// backlog says more messages are waiting in the partition. now is the wall clock (Config.Now)
+	// the consumer read for the message, once for all its uses: a clock read is not free.
+	Observe(topic string, partition int32, ts int64, backlog bool, now time.Time)
 	// Process sees each valid event not yet stored, in partition order, and says whether it is
-	// late (beyond the allowed lateness: stored with late=1, not counted).
-	Process(src store.Source, ev *schemas.Event) (late bool)
+	// late (beyond the allowed lateness: stored with late=1, not counted); now as for Observe.
+	Process(src store.Source, ev *schemas.Event, now time.Time) (late bool)
 	// Close is called when the partition is revoked or the consumer stops.
 	Close(topic string, partition int32)
 }

@@ -34,6 +34,7 @@ type idKey [2]uint64
 
 // seenEvent is what the index keeps of an event it has stored.
 type seenEvent struct {
+	id2     uint64 // the second half of its idKey (the map is keyed by the first: a faster map)
 	content uint64 // hash of the event's canonical encoding
 	offset  int64  // where it was read: re-reading it is not a duplicate of itself
 }
@@ -49,13 +50,12 @@ type queued struct {
 type dedupeIndex struct {
 	window int64 // ms
 	max    int
-	seen   map[idKey]seenEvent
-	order  []queued // ring buffer, arrival order
+	seen   map[uint64]seenEvent // by idKey[0]
+	order  []queued             // ring buffer, arrival order
 	head   int
 	n      int
 	newest int64
-	h      maphash.Hash // content hasher, reused
-	num    [8]byte
+	buf    []byte // scratch: an event's canonical encoding, hashed in one call
 }
 
 var (
@@ -63,21 +63,17 @@ var (
 )
 
 func newDedupeIndex(window time.Duration, max int) *dedupeIndex {
-	d := &dedupeIndex{window: window.Milliseconds(), max: max, seen: make(map[idKey]seenEvent, min(max, 4096))}
-	d.h.SetSeed(contentSeed)
-	return d
+	return &dedupeIndex{window: window.Milliseconds(), max: max, seen: make(map[uint64]seenEvent, min(max, 4096))}
 }
 
 // keys hashes ev's event_id and its content: every field of the event, so a resend spelled
 // differently (field order, whitespace, number form) is the same content.
 func (d *dedupeIndex) keys(ev *schemas.Event) (idKey, uint64) {
 	id := ev.Header().EventID
-	h := &d.h
-	h.Reset()
+	b := append(d.buf[:0], byte(ev.Kind))
 	hdr := ev.Header()
-	str := func(s string) { h.WriteString(s); h.WriteByte(0) }
-	num := func(n uint64) { h.Write(binary.LittleEndian.AppendUint64(d.num[:0], n)) }
-	h.WriteByte(byte(ev.Kind))
+	str := func(s string) { b = append(append(b, s...), 0) }
+	num := func(n uint64) { b = binary.LittleEndian.AppendUint64(b, n) }
 	str(hdr.EventID)
 	num(uint64(hdr.TS))
 	str(hdr.StreamID)
@@ -111,14 +107,17 @@ func (d *dedupeIndex) keys(ev *schemas.Event) (idKey, uint64) {
 		str(r.Currency)
 		str(r.Reason)
 	}
-	return idKey{maphash.String(idSeed1, id), maphash.String(idSeed2, id)}, h.Sum64()
+	d.buf = b
+	return idKey{maphash.String(idSeed1, id), maphash.String(idSeed2, id)}, maphash.Bytes(contentSeed, b)
 }
 
 // check classifies the valid event ev read at offset: "" when it is new (or is the stored event
 // itself, re-read), else the duplicate reason. A new event is remembered.
 func (d *dedupeIndex) check(ev *schemas.Event, offset int64) schemas.Reason {
 	key, content := d.keys(ev)
-	if s, ok := d.seen[key]; ok && s.offset != offset {
+	s, ok := d.seen[key[0]]
+	ok = ok && s.id2 == key[1] // else another id shares the first half: this one is new
+	if ok && s.offset != offset {
 		if s.content == content {
 			return ReasonDuplicateEvent
 		}
@@ -136,8 +135,9 @@ func (d *dedupeIndex) remember(key idKey, s seenEvent, ts int64) {
 	}
 	d.newest = max(d.newest, ts)
 	for d.n > 0 && (d.n >= d.max || d.order[d.head].ts < d.newest-d.window) {
-		if q := d.order[d.head]; d.seen[q.key].offset == q.offset { // not remembered again since
-			delete(d.seen, q.key)
+		q := d.order[d.head]
+		if s, ok := d.seen[q.key[0]]; ok && s.id2 == q.key[1] && s.offset == q.offset { // not remembered again since
+			delete(d.seen, q.key[0])
 		}
 		d.head = (d.head + 1) % len(d.order)
 		d.n--
@@ -151,7 +151,8 @@ func (d *dedupeIndex) remember(key idKey, s seenEvent, ts int64) {
 	}
 	d.order[(d.head+d.n)%len(d.order)] = queued{key: key, ts: ts, offset: s.offset}
 	d.n++
-	d.seen[key] = s
+	s.id2 = key[1]
+	d.seen[key[0]] = s
 }
 
 // loadDedupe prepares deduplication when the partition is assigned, retrying while the store is

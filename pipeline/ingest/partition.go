@@ -246,7 +246,8 @@ func (p *partitionConsumer) add(m kafka.Message) {
 	}
 	p.last = m.Offset
 	src := store.Source{Topic: p.topic, Partition: p.part, Offset: m.Offset}
-	err := p.dec.Decode(p.kind, m.Value, cfg.Now(), &p.ev)
+	now := cfg.Now()
+	err := p.dec.Decode(p.kind, m.Value, now, &p.ev)
 	var invalid *schemas.InvalidError
 	if errors.As(err, &invalid) {
 		cfg.Metrics.DeadLetters.WithLabelValues(p.topic, string(invalid.Reason)).Inc()
@@ -261,7 +262,7 @@ func (p *partitionConsumer) add(m kafka.Message) {
 	}
 	proc := cfg.Processor
 	if proc != nil {
-		proc.Observe(p.topic, p.part, p.ev.Header().TS, m.Offset+1 < m.HighWaterMark)
+		proc.Observe(p.topic, p.part, p.ev.Header().TS, m.Offset+1 < m.HighWaterMark, now)
 	}
 	var dup schemas.Reason
 	if p.dedupe != nil {
@@ -278,7 +279,7 @@ func (p *partitionConsumer) add(m kafka.Message) {
 	}
 	late := false
 	if proc != nil {
-		late = proc.Process(src, &p.ev)
+		late = proc.Process(src, &p.ev, now)
 	}
 	if late {
 		cfg.Metrics.Late.WithLabelValues(p.topic).Inc()

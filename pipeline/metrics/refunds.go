@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/livepulse/livepulse/schemas"
 	"github.com/livepulse/livepulse/schemas/idhash"
@@ -59,6 +60,9 @@ type OrderLookup func(ctx context.Context, orderIDs []string) (map[string]OrderR
 
 // rememberOrder keeps an order for attribution and resolves the refunds waiting for it.
 func (sh *Shard) rememberOrder(id string, lab *streamLabels, ts int64) {
+	// A copy: the decoder allocates an event's ids together, and the order retention (24 h by
+	// default) should not keep the event id and buyer id alive with it.
+	id = strings.Clone(id)
 	sh.orders[id] = orderMem{lab: lab, ts: ts}
 	sh.orderQ = append(sh.orderQ, queuedOrder{id: id, ts: ts})
 	if list, ok := sh.pending[id]; ok {

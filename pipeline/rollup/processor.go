@@ -38,7 +38,8 @@ type Config struct {
 	Flags FlagPublisher
 	// Logger; nil means silent.
 	Logger *slog.Logger
-	// Now is the wall clock (idle partitions, emission times). Default time.Now.
+	// Now is the wall clock (idle partitions, emission times) of the processor's own calls;
+	// Observe and Process get the consumer's reading. Default time.Now.
 	Now func() time.Time
 }
 
@@ -135,18 +136,20 @@ func (p *Processor) Reading(topic string, partition int32, backlog bool) {
 	p.wm.Register(window.SourceKey{Topic: topic, Partition: partition}, p.cfg.Now(), backlog)
 }
 
-func (p *Processor) Observe(topic string, partition int32, ts int64, backlog bool) {
-	p.wm.ObserveBacklog(window.SourceKey{Topic: topic, Partition: partition}, ts, p.cfg.Now(), backlog)
+// Observe and Process take the consumer's clock reading (ingest.Config.Now) for the message;
+// Config.Now serves the processor's own calls.
+func (p *Processor) Observe(topic string, partition int32, ts int64, backlog bool, now time.Time) {
+	p.wm.ObserveBacklog(window.SourceKey{Topic: topic, Partition: partition}, ts, now, backlog)
 }
 
-func (p *Processor) Process(src store.Source, ev *schemas.Event) bool {
+func (p *Processor) Process(src store.Source, ev *schemas.Event, now time.Time) bool {
 	p.mu.Lock()
 	s := p.shards[src.Partition]
 	p.mu.Unlock()
 	if s == nil || s.shard == nil {
 		return false // not opened (cannot happen through ingest)
 	}
-	w := p.wm.Watermark(p.cfg.Now())
+	w := p.wm.Watermark(now)
 	s.mu.Lock()
 	late := s.shard.Add(ev, w)
 	if !late && s.det != nil {

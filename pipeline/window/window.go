@@ -62,6 +62,20 @@ type Watermarks struct {
 	idle     time.Duration
 	sources  map[SourceKey]*source
 	returned int64 // highest watermark returned so far: the result never decreases
+	cache    cached
+}
+
+// cached is the last computation of the watermark. Every event asks for the watermark, and
+// between two computations most events change nothing in it: they raise the newest event time of
+// a source that is not the slowest. So the result is kept while valid: nothing it depends on has
+// changed (see ObserveBacklog), for wall times from at up to before until, the first instant an
+// active source would go idle.
+type cached struct {
+	valid     bool
+	at, until time.Time
+	forever   bool  // no active source can go idle: until does not apply
+	active    bool  // some source was active: the result was activeMin
+	activeMin int64 // the slowest active source's newest event time minus the lag
 }
 
 // New returns an empty Watermarks: its watermark is math.MinInt64 until a source reports.
@@ -82,6 +96,7 @@ func New(cfg Config) *Watermarks {
 func (w *Watermarks) Register(src SourceKey, wallNow time.Time, backlog bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.cache.valid = false
 	s := w.sources[src]
 	switch {
 	case s == nil:
@@ -108,11 +123,24 @@ func (w *Watermarks) ObserveBacklog(src SourceKey, tsMS int64, wallNow time.Time
 	if s == nil {
 		s = &source{maxTS: tsMS}
 		w.sources[src] = s
+		w.cache.valid = false
+	}
+	c := &w.cache
+	// The cached result stands if the source counted in it, among active sources, and was not
+	// the slowest one or stays as slow.
+	if c.valid && !(c.active && (s.behind || c.at.Sub(s.lastSeen) < w.idle) &&
+		(tsMS <= s.maxTS || subSat(s.maxTS, w.lag) > c.activeMin)) {
+		c.valid = false
 	}
 	s.maxTS = max(s.maxTS, tsMS)
 	s.behind = backlog
 	if wallNow.After(s.lastSeen) {
 		s.lastSeen = wallNow
+	}
+	if c.valid && !s.behind { // it goes idle at lastSeen + idle now
+		if until := s.lastSeen.Add(w.idle); c.forever || until.Before(c.until) {
+			c.until, c.forever = until, false
+		}
 	}
 }
 
@@ -124,6 +152,11 @@ func (w *Watermarks) ObserveBacklog(src SourceKey, tsMS int64, wallNow time.Time
 func (w *Watermarks) Watermark(wallNow time.Time) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	c := &w.cache
+	if c.valid && !wallNow.Before(c.at) && (c.forever || wallNow.Before(c.until)) {
+		return w.returned
+	}
+	*c = cached{valid: true, at: wallNow, forever: true}
 	activeMin, allMax := int64(math.MaxInt64), int64(math.MinInt64)
 	active := false
 	for _, s := range w.sources {
@@ -132,8 +165,12 @@ func (w *Watermarks) Watermark(wallNow time.Time) int64 {
 		if s.behind || wallNow.Sub(s.lastSeen) < w.idle {
 			active = true
 			activeMin = min(activeMin, v)
+			if until := s.lastSeen.Add(w.idle); !s.behind && (c.forever || until.Before(c.until)) {
+				c.until, c.forever = until, false
+			}
 		}
 	}
+	c.active, c.activeMin = active, activeMin
 	var wm int64
 	switch {
 	case active:
@@ -152,6 +189,7 @@ func (w *Watermarks) Watermark(wallNow time.Time) int64 {
 func (w *Watermarks) Remove(src SourceKey) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.cache.valid = false
 	delete(w.sources, src)
 }
 
