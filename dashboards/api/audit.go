@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/livepulse/livepulse/pipeline/store"
 )
 
 // ErrNoAuditData is returned when neither the KOL nor the brand has data in the range.
@@ -167,11 +169,11 @@ func (q *querier) audit(ctx context.Context, req auditRequest) (*AuditReport, er
 		func() (err error) { kols, err = q.figures(ctx, req.r, sc, byKOL, 0); return },
 		func() (err error) { streams, err = q.figures(ctx, req.r, sc, byStream, 0); return },
 		func() (err error) {
-			peaks, err = query[peakRow](ctx, q.st, q.render(peaksSQL, req.r, sc, byNothing, 0))
+			peaks, err = store.QueryRows[peakRow](ctx, q.st, q.render(peaksSQL, req.r, sc, byNothing, 0))
 			return
 		},
 		func() (err error) {
-			flags, err = query[auditFlagRow](ctx, q.st, q.render(auditFlagsSQL, req.r, sc, byNothing, 0))
+			flags, err = store.QueryRows[auditFlagRow](ctx, q.st, q.render(auditFlagsSQL, req.r, sc, byNothing, 0))
 			return
 		},
 	}

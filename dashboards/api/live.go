@@ -26,7 +26,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -555,30 +554,12 @@ type minuteRow struct {
 	Engagements           chNum `json:"total_engagements"`
 }
 
-// query runs sql and decodes its JSONEachRow output into rows.
-func query[T any](ctx context.Context, st *store.Store, sql string) ([]T, error) {
-	out, err := st.Backend().Query(ctx, sql, "JSONEachRow")
-	if err != nil {
-		return nil, err
-	}
-	var rows []T
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for dec.More() {
-		var r T
-		if err := dec.Decode(&r); err != nil {
-			return nil, fmt.Errorf("cannot decode the store's answer: %w", err)
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
-}
-
 func (q *querier) figures(ctx context.Context, r timeRange, sc scope, d dimension, limit int) ([]figuresRow, error) {
-	return query[figuresRow](ctx, q.st, q.render(figuresSQL, r, sc, d, limit))
+	return store.QueryRows[figuresRow](ctx, q.st, q.render(figuresSQL, r, sc, d, limit))
 }
 
 func (q *querier) minutes(ctx context.Context, r timeRange, sc scope) ([]MinutePoint, error) {
-	rows, err := query[minuteRow](ctx, q.st, q.render(minutesSQL, r, sc, byNothing, 0))
+	rows, err := store.QueryRows[minuteRow](ctx, q.st, q.render(minutesSQL, r, sc, byNothing, 0))
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,7 @@
 package rollup
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -50,57 +47,38 @@ LEFT JOIN (
   GROUP BY order_id) AS r ON r.order_id = o.order_id
 GROUP BY id
 SETTINGS output_format_json_quote_64bit_integers = 0`, window, col, inRange, inRange)
-		raw, err := st.Backend().Query(ctx, q, "JSONEachRow")
-		if err != nil {
-			return nil, fmt.Errorf("cannot read the %s history of %d ids: %w", g.scope, len(list), err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(raw))
-		for sc.Scan() {
-			var r struct {
-				ID       string `json:"id"`
-				Orders   int64  `json:"orders"`
-				Refunded int64  `json:"refunded"`
-			}
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				return nil, fmt.Errorf("cannot parse a history row: %w", err)
-			}
-			k := detectors.HistoryKey{Scope: g.scope, ID: r.ID, Day: g.day}
-			h := out[k]
-			h.Orders, h.Refunded = r.Orders, r.Refunded
-			out[k] = h
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("cannot read the %s history: %w", g.scope, err)
-		}
 		// The audience: open sessions at each minute's end, summed, are viewer-minutes.
-		q = fmt.Sprintf(`SELECT %s AS id, sum(concurrent_viewers) AS viewer_minutes, sum(engagements) AS engagements
+		audience := fmt.Sprintf(`SELECT %s AS id, sum(concurrent_viewers) AS viewer_minutes, sum(engagements) AS engagements
 FROM stream_metrics_1m FINAL
 WHERE %s IN (%s) AND minute >= fromUnixTimestamp64Milli(%d, 'UTC') AND minute < fromUnixTimestamp64Milli(%d, 'UTC')
 GROUP BY id
 SETTINGS output_format_json_quote_64bit_integers = 0`, col, col, strings.Join(list, ", "), from, to)
-		if raw, err = st.Backend().Query(ctx, q, "JSONEachRow"); err != nil {
-			return nil, fmt.Errorf("cannot read the %s audience history of %d ids: %w", g.scope, len(list), err)
-		}
-		sc = bufio.NewScanner(bytes.NewReader(raw))
-		for sc.Scan() {
-			var r struct {
-				ID            string `json:"id"`
-				ViewerMinutes int64  `json:"viewer_minutes"`
-				Engagements   int64  `json:"engagements"`
+		for _, q := range []string{q, audience} {
+			rows, err := store.QueryRows[historyRow](ctx, st, q)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read the %s history of %d ids: %w", g.scope, len(list), err)
 			}
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				return nil, fmt.Errorf("cannot parse an audience history row: %w", err)
+			for _, r := range rows { // each query fills its own fields of an id's History
+				k := detectors.HistoryKey{Scope: g.scope, ID: r.ID, Day: g.day}
+				h := out[k]
+				h.Orders += r.Orders
+				h.Refunded += r.Refunded
+				h.ViewerMinutes += r.ViewerMinutes
+				h.Engagements += r.Engagements
+				out[k] = h
 			}
-			k := detectors.HistoryKey{Scope: g.scope, ID: r.ID, Day: g.day}
-			h := out[k]
-			h.ViewerMinutes, h.Engagements = r.ViewerMinutes, r.Engagements
-			out[k] = h
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("cannot read the %s audience history: %w", g.scope, err)
 		}
 	}
 	return out, nil
+}
+
+// historyRow is one id's row of a history query (the fields the query does not select stay 0).
+type historyRow struct {
+	ID            string `json:"id"`
+	Orders        int64  `json:"orders"`
+	Refunded      int64  `json:"refunded"`
+	ViewerMinutes int64  `json:"viewer_minutes"`
+	Engagements   int64  `json:"engagements"`
 }
 
 // fillHistory gives det the history it asks for, from the store.
