@@ -58,11 +58,7 @@ func (b *Embedded) Insert(ctx context.Context, ingest time.Time, chunks ...Rows)
 			enc = new(nativeEncoder)
 		}
 		defer b.native.Put(enc)
-		data, err := enc.encode(native, ingest.UnixMilli())
-		if err != nil {
-			return err
-		}
-		return b.e.Insert(ctx, insert, "Native", data)
+		return b.e.Insert(ctx, insert, "Native", enc.encode(native, ingest.UnixMilli())...)
 	}
 	bp, _ := b.bufs.Get().(*[]byte)
 	if bp == nil {

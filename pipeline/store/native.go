@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"github.com/livepulse/livepulse/schemas"
 )
@@ -12,49 +11,53 @@ import (
 // low-cardinality columns already dictionary-encoded, which costs it less CPU per row.
 type NativeRows interface {
 	Rows
-	// appendNative appends the values of column col (a name of Table().Columns) of every row to w,
-	// and reports false for a column it does not know.
-	appendNative(w *nativeColumn, col string, ingestMS int64) bool
+	// appendNative appends every row to cols, one value to each column, columns in table order.
+	appendNative(cols []nativeColumn, ingestMS int64)
 }
 
-// nativeEncoder writes a single Native block (the layout of protocol revision 0, which FORMAT
+// nativeEncoder encodes a single Native block (the layout of protocol revision 0, which FORMAT
 // Native reads): the column count, the row count, then each column whole — name, type, values.
 // A single block, whatever the number of chunks, because an INSERT is atomic only as one block
-// (one part: see Store.Resume). Its buffers are reused from one insert to the next.
+// (one part: see Store.Resume). The rows are read once, each value appended to its column's
+// buffer; the buffers are reused from one insert to the next.
 type nativeEncoder struct {
-	buf []byte
-	col nativeColumn
+	head  []byte
+	cols  []nativeColumn
+	parts [][]byte
 }
 
-// encode returns the Native block of every row of chunks, which must all be of one table.
-func (e *nativeEncoder) encode(chunks []NativeRows, ingestMS int64) ([]byte, error) {
+// encode returns the Native block of every row of chunks, which must all be of one table, as
+// consecutive pieces (the columns are not copied into one buffer).
+func (e *nativeEncoder) encode(chunks []NativeRows, ingestMS int64) [][]byte {
 	t := chunks[0].Table()
+	if cap(e.cols) < len(t.Columns) {
+		e.cols = make([]nativeColumn, len(t.Columns))
+	}
+	e.cols = e.cols[:len(t.Columns)]
 	rows := 0
 	for _, c := range chunks {
 		rows += c.Len()
 	}
-	b := binary.AppendUvarint(e.buf[:0], uint64(len(t.Columns)))
-	b = binary.AppendUvarint(b, uint64(rows))
-	for _, c := range t.Columns {
-		b = appendString(b, c.Name)
-		b = appendString(b, c.Type.ClickHouse())
-		e.col.begin(b, c.Type == schemas.TypeLowString)
-		for _, ch := range chunks {
-			if !ch.appendNative(&e.col, c.Name, ingestMS) {
-				e.buf = b
-				return nil, fmt.Errorf("cannot encode %s.%s in the Native format: unknown column", t.Name, c.Name)
-			}
-		}
-		b = e.col.end()
+	e.head = binary.AppendUvarint(e.head[:0], uint64(len(t.Columns)))
+	e.head = binary.AppendUvarint(e.head, uint64(rows))
+	e.parts = append(e.parts[:0], e.head)
+	for i, c := range t.Columns {
+		e.cols[i].begin(c)
 	}
-	e.buf = b
-	return b, nil
+	for _, c := range chunks {
+		c.appendNative(e.cols, ingestMS)
+	}
+	for i := range e.cols {
+		e.parts = e.cols[i].end(e.parts)
+	}
+	return e.parts
 }
 
-// nativeColumn receives one column's values. Plain columns are appended to the block as they
-// come; a LowCardinality(String) column is collected as a dictionary and the keys' positions in
-// it, and written at the end.
+// nativeColumn receives one column's values. Plain columns are appended to the column's buffer
+// as they come; a LowCardinality(String) column collects its dictionary and each row's position
+// in it, and writes them at the end.
 type nativeColumn struct {
+	head    []byte // the column's name and type
 	b       []byte
 	lowCard bool
 	dict    map[string]uint32
@@ -62,9 +65,12 @@ type nativeColumn struct {
 	index   []uint32
 }
 
-func (w *nativeColumn) begin(b []byte, lowCard bool) {
-	w.b, w.lowCard = b, lowCard
-	if lowCard {
+func (w *nativeColumn) begin(c schemas.Column) {
+	w.head = appendString(w.head[:0], c.Name)
+	w.head = appendString(w.head, c.Type.ClickHouse())
+	w.b = w.b[:0]
+	w.lowCard = c.Type == schemas.TypeLowString
+	if w.lowCard {
 		if w.dict == nil {
 			w.dict = make(map[string]uint32)
 		}
@@ -83,9 +89,10 @@ const (
 	lowCardNeedUpdateDictionary                 = 1 << 10
 )
 
-func (w *nativeColumn) end() []byte {
+// end appends the column's pieces to parts.
+func (w *nativeColumn) end(parts [][]byte) [][]byte {
 	if !w.lowCard {
-		return w.b
+		return append(parts, w.head, w.b)
 	}
 	b := binary.LittleEndian.AppendUint64(w.b, lowCardSharedDictionariesWithAdditionalKeys)
 	var width uint64 // 0: UInt8, 1: UInt16, 2: UInt32
@@ -115,14 +122,32 @@ func (w *nativeColumn) end() []byte {
 			b = binary.LittleEndian.AppendUint32(b, i)
 		}
 	}
-	return b
+	w.b = b
+	return append(parts, w.head, w.b)
 }
 
-// str appends a String or LowCardinality(String) value.
-func (w *nativeColumn) str(s string) {
-	if !w.lowCard {
-		w.b = appendString(w.b, s)
-		return
+// str appends a String value.
+func (w *nativeColumn) str(s string) { w.b = appendString(w.b, s) }
+
+// low appends a LowCardinality(String) value. Small dictionaries (an enum, the topic) are
+// searched in place: the decoder interns such values, so the comparisons mostly find equal
+// pointers, which is cheaper than hashing.
+func (w *nativeColumn) low(s string) {
+	if len(w.keys) <= 8 {
+		for i, k := range w.keys {
+			if k == s {
+				w.index = append(w.index, uint32(i))
+				return
+			}
+		}
+		if len(w.keys) < 8 {
+			w.index = append(w.index, uint32(len(w.keys)))
+			w.keys = append(w.keys, s)
+			return
+		}
+		for i, k := range w.keys {
+			w.dict[k] = uint32(i)
+		}
 	}
 	i, ok := w.dict[s]
 	if !ok {
@@ -138,205 +163,90 @@ func (w *nativeColumn) u8(v uint8)     { w.b = append(w.b, v) }
 func (w *nativeColumn) u32(v uint32)   { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
 func (w *nativeColumn) u64(v uint64)   { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
 
-// DateTime64(3) and Decimal(18, 2) are Int64s: milliseconds and cents.
+// i64 appends an Int64, which is also how DateTime64(3) (milliseconds) and Decimal(18, 2)
+// (cents) are sent.
 func (w *nativeColumn) i64(v int64) { w.b = binary.LittleEndian.AppendUint64(w.b, uint64(v)) }
 
-// appendHeaderNative appends a column of the header every event table starts with.
-func appendHeaderNative(w *nativeColumn, col string, n int, h func(i int) *schemas.Header) bool {
-	switch col {
-	case "event_id":
-		for i := range n {
-			w.str(h(i).EventID)
-		}
-	case "ts":
-		for i := range n {
-			w.i64(h(i).TS)
-		}
-	case "stream_id":
-		for i := range n {
-			w.str(h(i).StreamID)
-		}
-	case "kol_id":
-		for i := range n {
-			w.str(h(i).KOLID)
-		}
-	case "brand_id":
-		for i := range n {
-			w.str(h(i).BrandID)
-		}
-	case "platform":
-		for i := range n {
-			w.str(h(i).Platform)
-		}
-	default:
-		return false
-	}
-	return true
+// appendHeaderNative appends h to the first six columns, which every event table starts with.
+func appendHeaderNative(c []nativeColumn, h *schemas.Header) {
+	c = c[:6]
+	c[0].str(h.EventID)
+	c[1].i64(h.TS)
+	c[2].str(h.StreamID)
+	c[3].str(h.KOLID)
+	c[4].low(h.BrandID)
+	c[5].low(h.Platform)
 }
 
-// appendSourceNative appends a column of the Kafka position and ingest time every event table
-// ends with.
-func appendSourceNative(w *nativeColumn, col string, n int, ingestMS int64, src func(i int) (Source, bool)) bool {
-	switch col {
-	case "kafka_topic":
-		for i := range n {
-			s, _ := src(i)
-			w.str(s.Topic)
-		}
-	case "kafka_partition":
-		for i := range n {
-			s, _ := src(i)
-			w.u32(uint32(s.Partition))
-		}
-	case "kafka_offset":
-		for i := range n {
-			s, _ := src(i)
-			w.u64(uint64(s.Offset))
-		}
-	case "ingest_time":
-		for range n {
-			w.i64(ingestMS)
-		}
-	case "late":
-		for i := range n {
-			_, late := src(i)
-			w.u8(boolByte(late))
-		}
-	default:
-		return false
-	}
-	return true
+// appendSourceNative appends the Kafka position, ingest time and lateness to the last five
+// columns, which every event table ends with.
+func appendSourceNative(c []nativeColumn, s Source, ingestMS int64, late bool) {
+	c = c[len(c)-5:]
+	c[0].low(s.Topic)
+	c[1].u32(uint32(s.Partition))
+	c[2].u64(uint64(s.Offset))
+	c[3].i64(ingestMS)
+	c[4].u8(boolByte(late))
 }
 
-func (r ViewerRows) appendNative(w *nativeColumn, col string, ingestMS int64) bool {
-	switch col {
-	case "action":
-		for i := range r {
-			w.str(r[i].Ev.Action.String())
-		}
-	case "viewer_id":
-		for i := range r {
-			w.str(r[i].Ev.ViewerID)
-		}
-	case "session_id":
-		for i := range r {
-			w.str(r[i].Ev.SessionID)
-		}
-	case "device_id":
-		for i := range r {
-			w.str(r[i].Ev.DeviceID)
-		}
-	case "ip":
-		for i := range r {
-			w.str(r[i].Ev.IP)
-		}
-	case "kind":
-		for i := range r {
-			w.str(r[i].Ev.Kind.String())
-		}
-	case "reported_viewers":
-		for i := range r {
-			w.u64(r[i].Ev.ReportedViewers)
-		}
-	default:
-		return appendHeaderNative(w, col, len(r), func(i int) *schemas.Header { return &r[i].Ev.Header }) ||
-			appendSourceNative(w, col, len(r), ingestMS, func(i int) (Source, bool) { return r[i].Src, r[i].Late })
+func (r ViewerRows) appendNative(cols []nativeColumn, ingestMS int64) {
+	c := cols[:18]
+	for i := range r {
+		e := &r[i].Ev
+		appendHeaderNative(c, &e.Header)
+		c[6].low(e.Action.String())
+		c[7].str(e.ViewerID)
+		c[8].str(e.SessionID)
+		c[9].str(e.DeviceID)
+		c[10].str(e.IP)
+		c[11].low(e.Kind.String())
+		c[12].u64(e.ReportedViewers)
+		appendSourceNative(c, r[i].Src, ingestMS, r[i].Late)
 	}
-	return true
 }
 
-func (r OrderRows) appendNative(w *nativeColumn, col string, ingestMS int64) bool {
-	switch col {
-	case "order_id":
-		for i := range r {
-			w.str(r[i].Ev.OrderID)
-		}
-	case "buyer_id":
-		for i := range r {
-			w.str(r[i].Ev.BuyerID)
-		}
-	case "sku_id":
-		for i := range r {
-			w.str(r[i].Ev.SKUID)
-		}
-	case "quantity":
-		for i := range r {
-			w.u32(r[i].Ev.Quantity)
-		}
-	case "amount":
-		for i := range r {
-			w.i64(int64(r[i].Ev.Amount))
-		}
-	case "currency":
-		for i := range r {
-			w.str(r[i].Ev.Currency)
-		}
-	default:
-		return appendHeaderNative(w, col, len(r), func(i int) *schemas.Header { return &r[i].Ev.Header }) ||
-			appendSourceNative(w, col, len(r), ingestMS, func(i int) (Source, bool) { return r[i].Src, r[i].Late })
+func (r OrderRows) appendNative(cols []nativeColumn, ingestMS int64) {
+	c := cols[:17]
+	for i := range r {
+		e := &r[i].Ev
+		appendHeaderNative(c, &e.Header)
+		c[6].str(e.OrderID)
+		c[7].str(e.BuyerID)
+		c[8].str(e.SKUID)
+		c[9].u32(e.Quantity)
+		c[10].i64(int64(e.Amount))
+		c[11].low(e.Currency)
+		appendSourceNative(c, r[i].Src, ingestMS, r[i].Late)
 	}
-	return true
 }
 
-func (r RefundRows) appendNative(w *nativeColumn, col string, ingestMS int64) bool {
-	switch col {
-	case "refund_id":
-		for i := range r {
-			w.str(r[i].Ev.RefundID)
-		}
-	case "order_id":
-		for i := range r {
-			w.str(r[i].Ev.OrderID)
-		}
-	case "buyer_id":
-		for i := range r {
-			w.str(r[i].Ev.BuyerID)
-		}
-	case "amount":
-		for i := range r {
-			w.i64(int64(r[i].Ev.Amount))
-		}
-	case "currency":
-		for i := range r {
-			w.str(r[i].Ev.Currency)
-		}
-	case "reason":
-		for i := range r {
-			w.str(r[i].Ev.Reason)
-		}
-	default:
-		return appendHeaderNative(w, col, len(r), func(i int) *schemas.Header { return &r[i].Ev.Header }) ||
-			appendSourceNative(w, col, len(r), ingestMS, func(i int) (Source, bool) { return r[i].Src, r[i].Late })
+func (r RefundRows) appendNative(cols []nativeColumn, ingestMS int64) {
+	c := cols[:17]
+	for i := range r {
+		e := &r[i].Ev
+		appendHeaderNative(c, &e.Header)
+		c[6].str(e.RefundID)
+		c[7].str(e.OrderID)
+		c[8].str(e.BuyerID)
+		c[9].i64(int64(e.Amount))
+		c[10].low(e.Currency)
+		c[11].str(e.Reason)
+		appendSourceNative(c, r[i].Src, ingestMS, r[i].Late)
 	}
-	return true
 }
 
-func (r DeadLetters) appendNative(w *nativeColumn, col string, ingestMS int64) bool {
-	switch col {
-	case "kafka_key":
-		for i := range r {
-			w.bytes(r[i].Key)
-		}
-	case "reason":
-		for i := range r {
-			w.str(string(r[i].Reason))
-		}
-	case "field":
-		for i := range r {
-			w.str(r[i].Field)
-		}
-	case "detail":
-		for i := range r {
-			w.str(r[i].Detail)
-		}
-	case "raw":
-		for i := range r {
-			w.bytes(r[i].Raw)
-		}
-	case "late":
-		return false // dead letters have no late column
-	default:
-		return appendSourceNative(w, col, len(r), ingestMS, func(i int) (Source, bool) { return r[i].Src, false })
+func (r DeadLetters) appendNative(cols []nativeColumn, ingestMS int64) {
+	c := cols[:9]
+	for i := range r {
+		d := &r[i]
+		c[0].low(d.Src.Topic)
+		c[1].u32(uint32(d.Src.Partition))
+		c[2].u64(uint64(d.Src.Offset))
+		c[3].bytes(d.Key)
+		c[4].low(string(d.Reason))
+		c[5].str(d.Field)
+		c[6].str(d.Detail)
+		c[7].bytes(d.Raw)
+		c[8].i64(ingestMS)
 	}
-	return true
 }
