@@ -33,9 +33,14 @@ type Config struct {
 	// ReplicationFactor is used when creating topics. Default 1.
 	ReplicationFactor int
 
-	// BatchRows seals a partition's batch at this many messages, and caps one INSERT. ClickHouse
-	// prefers few large inserts. Default 50,000.
+	// BatchRows seals a partition's batch at this many messages, and starts its table's INSERT
+	// once that many rows wait. ClickHouse prefers few large inserts. Default 50,000.
 	BatchRows int
+	// InsertRows caps one INSERT: batches of several partitions queued for the same table while
+	// the previous INSERT ran join the next one up to this many rows (fewer, larger parts for
+	// ClickHouse to write and merge; memory is still bounded by InFlightBatches). Default
+	// 4 × BatchRows; never below BatchRows.
+	InsertRows int
 	// FlushInterval bounds how long an event waits before its INSERT starts: partitions seal
 	// and table writers flush at half of it. Default 1 s.
 	FlushInterval time.Duration
@@ -95,6 +100,10 @@ func (c Config) withDefaults() Config {
 	if c.BatchRows <= 0 {
 		c.BatchRows = 50_000
 	}
+	if c.InsertRows <= 0 {
+		c.InsertRows = 4 * c.BatchRows
+	}
+	c.InsertRows = max(c.InsertRows, c.BatchRows)
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = time.Second
 	}

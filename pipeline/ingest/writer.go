@@ -27,33 +27,37 @@ func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
 }
 
 // tableWriter inserts the chunks of every partition bound for one table, merging what is queued
-// into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition.
+// into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition. An
+// INSERT starts once maxRows rows wait or the oldest has waited maxDelay, and takes along every
+// chunk queued meanwhile, up to maxInsertRows.
 // Chunks are inserted in the order they arrive, so each partition's rows reach the table in
 // offset order: the invariant Store.Resume relies on.
 type tableWriter struct {
-	table    *schemas.Table
-	st       *store.Store
-	in       chan *chunk
-	maxRows  int
-	maxDelay time.Duration
-	backoff  time.Duration
-	m        *Metrics
-	log      *slog.Logger
-	now      func() time.Time
-	exited   chan struct{}
+	table         *schemas.Table
+	st            *store.Store
+	in            chan *chunk
+	maxRows       int
+	maxInsertRows int
+	maxDelay      time.Duration
+	backoff       time.Duration
+	m             *Metrics
+	log           *slog.Logger
+	now           func() time.Time
+	exited        chan struct{}
 }
 
 func newTableWriter(t *schemas.Table, st *store.Store, cfg Config) *tableWriter {
 	return &tableWriter{
 		table: t, st: st,
-		in:       make(chan *chunk, 64),
-		maxRows:  cfg.BatchRows,
-		maxDelay: cfg.FlushInterval / 2,
-		backoff:  cfg.RetryBackoff,
-		m:        cfg.Metrics,
-		log:      cfg.Logger.With("table", t.Name),
-		now:      cfg.Now,
-		exited:   make(chan struct{}),
+		in:            make(chan *chunk, 64),
+		maxRows:       cfg.BatchRows,
+		maxInsertRows: cfg.InsertRows,
+		maxDelay:      cfg.FlushInterval / 2,
+		backoff:       cfg.RetryBackoff,
+		m:             cfg.Metrics,
+		log:           cfg.Logger.With("table", t.Name),
+		now:           cfg.Now,
+		exited:        make(chan struct{}),
 	}
 }
 
@@ -72,28 +76,46 @@ func (w *tableWriter) run(ctx context.Context) {
 	defer close(w.exited)
 	var pending []*chunk
 	rows := 0
+	closed := false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	add := func(c *chunk) {
+		if len(pending) == 0 {
+			timer.Reset(w.maxDelay)
+		}
+		pending = append(pending, c)
+		rows += c.rows.Len()
+	}
 	flush := func() {
+		timer.Stop()
+	queued:
+		for rows < w.maxInsertRows && !closed {
+			select {
+			case c, ok := <-w.in:
+				if !ok {
+					closed = true
+					break queued
+				}
+				add(c)
+			default:
+				break queued
+			}
+		}
 		if len(pending) > 0 {
 			w.insert(ctx, pending)
 		}
+		clear(pending)
 		pending, rows = pending[:0], 0
 	}
 	for {
 		select {
 		case c, ok := <-w.in:
-			if !ok {
-				flush()
-				return
+			if ok {
+				add(c)
+			} else {
+				closed = true
 			}
-			if len(pending) == 0 {
-				timer.Reset(w.maxDelay)
-			}
-			pending = append(pending, c)
-			rows += c.rows.Len()
-			if rows >= w.maxRows {
-				timer.Stop()
+			if closed || rows >= w.maxRows {
 				flush()
 			}
 		case <-timer.C:
@@ -102,6 +124,9 @@ func (w *tableWriter) run(ctx context.Context) {
 			for _, c := range pending {
 				c.done <- ctx.Err()
 			}
+			return
+		}
+		if closed {
 			return
 		}
 	}
