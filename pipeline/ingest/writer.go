@@ -135,6 +135,11 @@ func (w *tableWriter) run(ctx context.Context) {
 // insert writes chunks as one INSERT, retrying until it lands or ctx ends.
 func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 	backoff := w.backoff
+	var err error
+	// A failed INSERT may have been committed all the same (e.g. its acknowledgement was lost, or
+	// the server died just after the commit): it is repeated only once the store says it holds
+	// none of it, else a crash-free retry would store its rows twice.
+	uncertain := false
 	for attempt := 1; ; attempt++ {
 		live := chunks[:0]
 		for _, c := range chunks {
@@ -156,11 +161,22 @@ func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 			n += c.rows.Len()
 		}
 		start := w.now()
-		err := w.st.Insert(ctx, start, rows...)
-		if err != nil && w.landed(ctx, chunks) {
-			// The INSERT failed after ClickHouse had committed it (e.g. a lost acknowledgement).
-			w.log.Warn("insert reported an error but its rows are stored", "err", err)
-			err = nil
+		if !uncertain {
+			if err = w.st.Insert(ctx, start, rows...); err != nil {
+				w.m.InsertErrors.WithLabelValues(w.table.Name).Inc()
+				uncertain = true
+			}
+		}
+		if uncertain {
+			switch stored, lerr := w.landed(ctx, chunks); {
+			case lerr != nil:
+				w.log.Warn("cannot tell whether a failed insert is stored, will ask again", "err", lerr)
+			case stored:
+				w.log.Warn("insert reported an error but its rows are stored", "err", err)
+				err, uncertain = nil, false
+			default:
+				uncertain = false
+			}
 		}
 		if err == nil {
 			w.m.Stored.WithLabelValues(w.table.Name).Add(float64(n))
@@ -171,7 +187,6 @@ func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 			}
 			return
 		}
-		w.m.InsertErrors.WithLabelValues(w.table.Name).Inc()
 		w.log.Warn("cannot insert, will retry", "rows", n, "attempt", attempt, "retry_in", backoff, "err", err)
 		select {
 		case <-time.After(backoff):
@@ -187,13 +202,13 @@ func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 
 // landed reports whether a failed INSERT is nevertheless stored. An INSERT is atomic, so its
 // first chunk's last row tells for all.
-func (w *tableWriter) landed(ctx context.Context, chunks []*chunk) bool {
+func (w *tableWriter) landed(ctx context.Context, chunks []*chunk) (bool, error) {
 	c := chunks[0]
 	last := c.rows.Source(c.rows.Len() - 1)
 	stored, err := w.st.Resume(ctx, w.table, last.Topic)
 	if err != nil {
-		return false
+		return false, err
 	}
 	max, ok := stored[last.Partition]
-	return ok && max >= last.Offset
+	return ok && max >= last.Offset, nil
 }

@@ -2,6 +2,9 @@ package ingest
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -92,4 +95,76 @@ func seq(from, to int64) []int64 {
 		s = append(s, i)
 	}
 	return s
+}
+
+// lostAckBackend stores every INSERT, but reports the first as failed (its acknowledgement lost)
+// and fails the first queries after it (the server still down).
+type lostAckBackend struct {
+	mu          sync.Mutex
+	inserts     int
+	offsets     map[int64]int // offset → times stored
+	failQueries int
+}
+
+func (b *lostAckBackend) Name() string                       { return "lost-ack" }
+func (b *lostAckBackend) Exec(context.Context, string) error { return nil }
+func (b *lostAckBackend) Close() error                       { return nil }
+
+func (b *lostAckBackend) Insert(_ context.Context, _ time.Time, chunks ...store.Rows) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range chunks {
+		for i := range c.Len() {
+			b.offsets[c.Source(i).Offset]++
+		}
+	}
+	b.inserts++
+	if b.inserts == 1 {
+		return errors.New("connection reset by peer")
+	}
+	return nil
+}
+
+// Query answers Store.Resume: partition 0's highest stored offset.
+func (b *lostAckBackend) Query(context.Context, string, string) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failQueries > 0 {
+		b.failQueries--
+		return nil, errors.New("connection refused")
+	}
+	if len(b.offsets) == 0 {
+		return nil, nil
+	}
+	return fmt.Appendf(nil, "0\t%d\n", slices.Max(slices.Collect(maps.Keys(b.offsets)))), nil
+}
+
+// TestTableWriterLostAck: an INSERT that failed after it was stored is not repeated, even when
+// the store cannot say so at first.
+func TestTableWriterLostAck(t *testing.T) {
+	b := &lostAckBackend{offsets: make(map[int64]int), failQueries: 3}
+	cfg := Config{Brokers: []string{"unused"}, RetryBackoff: time.Millisecond}.withDefaults()
+	w := newTableWriter(schemas.Orders, store.New(b, nil), cfg)
+	go w.run(context.Background())
+	rows := make(store.OrderRows, 100)
+	for i := range rows {
+		rows[i].Src = store.Source{Topic: "t", Offset: int64(i)}
+	}
+	c := newChunk(rows, nil)
+	if err := w.submit(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	close(w.in)
+	<-w.exited
+	if err := <-c.done; err != nil {
+		t.Fatal(err)
+	}
+	if b.inserts != 1 || len(b.offsets) != 100 {
+		t.Fatalf("%d inserts, %d offsets stored; want 1 and 100", b.inserts, len(b.offsets))
+	}
+	for o, n := range b.offsets {
+		if n != 1 {
+			t.Fatalf("offset %d stored %d times", o, n)
+		}
+	}
 }
