@@ -304,16 +304,17 @@ func (p *partitionConsumer) seal(inFlight chan<- *sealedBatch) {
 		return
 	}
 	b := &sealedBatch{last: p.last, dead: p.dead, dlq: p.dlq}
-	// The next batch starts with room for as many rows as this one: a backlog fills batches to
-	// BatchRows, and growing them by appends copied every row again and again.
+	// The next batch starts with room for twice as many rows as this one, up to BatchRows: in a
+	// backlog batches fill up, and growing them by appends copied every row again and again.
+	room := func(n int) int { return min(2*n, p.c.cfg.BatchRows) }
 	var rows store.Rows
 	switch {
 	case len(p.viewers) > 0:
-		rows, p.viewers = p.viewers, make(store.ViewerRows, 0, len(p.viewers))
+		rows, p.viewers = p.viewers, make(store.ViewerRows, 0, room(len(p.viewers)))
 	case len(p.orders) > 0:
-		rows, p.orders = p.orders, make(store.OrderRows, 0, len(p.orders))
+		rows, p.orders = p.orders, make(store.OrderRows, 0, room(len(p.orders)))
 	case len(p.refunds) > 0:
-		rows, p.refunds = p.refunds, make(store.RefundRows, 0, len(p.refunds))
+		rows, p.refunds = p.refunds, make(store.RefundRows, 0, room(len(p.refunds)))
 	}
 	if rows != nil {
 		b.data = newChunk(rows, p.revoked)
