@@ -33,13 +33,13 @@ type Config struct {
 	// ReplicationFactor is used when creating topics. Default 1.
 	ReplicationFactor int
 
-	// BatchRows seals a partition's batch at this many messages, and starts its table's INSERT
-	// once that many rows wait. ClickHouse prefers few large inserts. Default 50,000.
+	// BatchRows seals a partition's batch at this many messages. Default 50,000.
 	BatchRows int
-	// InsertRows caps one INSERT: batches of several partitions queued for the same table while
-	// the previous INSERT ran join the next one up to this many rows (fewer, larger parts for
-	// ClickHouse to write and merge; memory is still bounded by InFlightBatches). Default
-	// 4 × BatchRows; never below BatchRows.
+	// InsertRows is the size of one INSERT: a table's writer inserts the batches of every
+	// partition it has been handed once they hold this many rows (or the oldest has waited half
+	// of FlushInterval), and never more in one INSERT. ClickHouse prefers few large inserts: each
+	// writes a part, and small parts cost it CPU again when it merges them. Memory stays bounded
+	// by InFlightBatches. Default 4 × BatchRows; never below BatchRows.
 	InsertRows int
 	// FlushInterval bounds how long an event waits before its INSERT starts: partitions seal
 	// and table writers flush at half of it. Default 1 s.

@@ -27,16 +27,16 @@ func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
 }
 
 // tableWriter inserts the chunks of every partition bound for one table, merging what is queued
-// into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition. An
-// INSERT starts once maxRows rows wait or the oldest has waited maxDelay, and takes along every
-// chunk queued meanwhile, up to maxInsertRows.
+// into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition (each
+// INSERT writes a part, and small parts cost it CPU again when it merges them). An INSERT starts
+// once maxInsertRows rows wait or the oldest has waited maxDelay, and takes along every chunk
+// queued by then, up to maxInsertRows.
 // Chunks are inserted in the order they arrive, so each partition's rows reach the table in
 // offset order: the invariant Store.Resume relies on.
 type tableWriter struct {
 	table         *schemas.Table
 	st            *store.Store
 	in            chan *chunk
-	maxRows       int
 	maxInsertRows int
 	maxDelay      time.Duration
 	backoff       time.Duration
@@ -50,7 +50,6 @@ func newTableWriter(t *schemas.Table, st *store.Store, cfg Config) *tableWriter 
 	return &tableWriter{
 		table: t, st: st,
 		in:            make(chan *chunk, 64),
-		maxRows:       cfg.BatchRows,
 		maxInsertRows: cfg.InsertRows,
 		maxDelay:      cfg.FlushInterval / 2,
 		backoff:       cfg.RetryBackoff,
@@ -115,7 +114,7 @@ func (w *tableWriter) run(ctx context.Context) {
 			} else {
 				closed = true
 			}
-			if closed || rows >= w.maxRows {
+			if closed || rows >= w.maxInsertRows {
 				flush()
 			}
 		case <-timer.C:

@@ -45,8 +45,9 @@ func (b *recordingBackend) Insert(_ context.Context, _ time.Time, chunks ...stor
 	return nil
 }
 
-// TestTableWriterGroupCommit: chunks queued while an INSERT runs join the next INSERT, in the
-// order they were submitted, up to InsertRows; a full batch starts an INSERT at once.
+// TestTableWriterGroupCommit: a table's writer inserts once InsertRows rows wait, and chunks
+// queued while an INSERT runs join the next one, in the order they were submitted, up to
+// InsertRows.
 func TestTableWriterGroupCommit(t *testing.T) {
 	b := &recordingBackend{started: make(chan struct{}), release: make(chan struct{})}
 	cfg := Config{Brokers: []string{"unused"}, BatchRows: 10, InsertRows: 25, FlushInterval: time.Hour}.withDefaults()
@@ -68,7 +69,7 @@ func TestTableWriterGroupCommit(t *testing.T) {
 		return c
 	}
 	var chunks []*chunk
-	chunks = append(chunks, submit(10)) // a full batch: inserted at once, alone
+	chunks = append(chunks, submit(10), submit(15)) // 25 rows: inserted at once
 	<-b.started
 	for _, rows := range []int{5, 10, 5, 10, 3} { // queued meanwhile
 		chunks = append(chunks, submit(rows))
@@ -82,8 +83,8 @@ func TestTableWriterGroupCommit(t *testing.T) {
 		}
 	}
 	// The second INSERT takes chunks until it holds InsertRows (5 + 10 + 5 + 10 = 30 ≥ 25), the
-	// third the rest.
-	want := [][]int64{seq(0, 10), seq(10, 40), seq(40, 43)}
+	// third the rest when the input closes.
+	want := [][]int64{seq(0, 25), seq(25, 55), seq(55, 58)}
 	if !slices.EqualFunc(b.inserts, want, slices.Equal) {
 		t.Fatalf("inserts %v, want %v", b.inserts, want)
 	}
