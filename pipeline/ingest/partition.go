@@ -304,6 +304,7 @@ func (p *partitionConsumer) seal(inFlight chan<- *sealedBatch) {
 		return
 	}
 	b := &sealedBatch{last: p.last, dead: p.dead, dlq: p.dlq}
+	full := p.batchRows() >= p.c.cfg.BatchRows
 	// The next batch starts with room for twice as many rows as this one, up to BatchRows: in a
 	// backlog batches fill up, and growing them by appends copied every row again and again.
 	room := func(n int) int { return min(2*n, p.c.cfg.BatchRows) }
@@ -318,6 +319,7 @@ func (p *partitionConsumer) seal(inFlight chan<- *sealedBatch) {
 	}
 	if rows != nil {
 		b.data = newChunk(rows, p.revoked)
+		b.data.full = full
 		p.c.submit(p.table, b.data)
 	}
 	p.dead, p.dlq, p.first = nil, nil, -1

@@ -20,6 +20,9 @@ type chunk struct {
 	rows    store.Rows
 	revoked <-chan struct{} // closed when the partition moved away
 	done    chan error      // receives the outcome once
+	// full says the batch was sealed because it reached BatchRows: the partition is working
+	// through a backlog, whose events are late already.
+	full bool
 }
 
 func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
@@ -29,8 +32,10 @@ func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
 // tableWriter inserts the chunks of every partition bound for one table, merging what is queued
 // into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition (each
 // INSERT writes a part, and small parts cost it CPU again when it merges them). An INSERT starts
-// once maxInsertRows rows wait or the oldest has waited maxDelay, and takes along every chunk
-// queued by then, up to maxInsertRows.
+// once maxInsertRows rows wait, or when a chunk has waited its bound: maxDelay, or backlogDelay
+// if it is full (in a backlog, waiting for the other partitions' batches costs no latency that
+// matters and makes the INSERT larger). It takes along every chunk queued by then, up to
+// maxInsertRows.
 // Chunks are inserted in the order they arrive, so each partition's rows reach the table in
 // offset order: the invariant Store.Resume relies on.
 type tableWriter struct {
@@ -39,6 +44,7 @@ type tableWriter struct {
 	in            chan *chunk
 	maxInsertRows int
 	maxDelay      time.Duration
+	backlogDelay  time.Duration
 	backoff       time.Duration
 	m             *Metrics
 	log           *slog.Logger
@@ -52,6 +58,7 @@ func newTableWriter(t *schemas.Table, st *store.Store, cfg Config) *tableWriter 
 		in:            make(chan *chunk, 64),
 		maxInsertRows: cfg.InsertRows,
 		maxDelay:      cfg.FlushInterval / 2,
+		backlogDelay:  2 * cfg.FlushInterval,
 		backoff:       cfg.RetryBackoff,
 		m:             cfg.Metrics,
 		log:           cfg.Logger.With("table", t.Name),
@@ -78,9 +85,15 @@ func (w *tableWriter) run(ctx context.Context) {
 	closed := false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	var flushAt time.Time
 	add := func(c *chunk) {
-		if len(pending) == 0 {
-			timer.Reset(w.maxDelay)
+		delay := w.maxDelay
+		if c.full {
+			delay = w.backlogDelay
+		}
+		if at := time.Now().Add(delay); len(pending) == 0 || at.Before(flushAt) {
+			flushAt = at
+			timer.Reset(delay)
 		}
 		pending = append(pending, c)
 		rows += c.rows.Len()

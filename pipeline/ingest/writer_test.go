@@ -169,3 +169,54 @@ func TestTableWriterLostAck(t *testing.T) {
 		}
 	}
 }
+
+// timedBackend records when each INSERT came, and its rows.
+type timedBackend struct {
+	recordingBackend
+	at []time.Time
+}
+
+func (b *timedBackend) Insert(ctx context.Context, ingest time.Time, chunks ...store.Rows) error {
+	b.mu.Lock()
+	b.at = append(b.at, time.Now())
+	b.mu.Unlock()
+	return b.recordingBackend.Insert(ctx, ingest, chunks...)
+}
+
+// TestTableWriterBacklogWaits: a full batch (a backlog) waits up to twice FlushInterval for
+// others to join its INSERT, but a partial one (live traffic) joining it brings the INSERT
+// forward to half of FlushInterval.
+func TestTableWriterBacklogWaits(t *testing.T) {
+	const flush = time.Second
+	run := func(chunks ...*chunk) time.Duration {
+		b := &timedBackend{recordingBackend: recordingBackend{started: make(chan struct{}), release: make(chan struct{})}}
+		close(b.release)
+		cfg := Config{Brokers: []string{"unused"}, BatchRows: 10, FlushInterval: flush}.withDefaults()
+		w := newTableWriter(schemas.ViewerEvents, store.New(b, nil), cfg)
+		go w.run(context.Background())
+		start := time.Now()
+		for _, c := range chunks {
+			if err := w.submit(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-b.started
+		close(w.in)
+		<-w.exited
+		if len(b.inserts) != 1 {
+			t.Fatalf("%d inserts, want 1", len(b.inserts))
+		}
+		return b.at[0].Sub(start)
+	}
+	batch := func(full bool) *chunk {
+		c := newChunk(make(store.ViewerRows, 10), nil)
+		c.full = full
+		return c
+	}
+	if d := run(batch(true)); d < 2*flush {
+		t.Errorf("a full batch alone was inserted after %v, want ≥ %v", d, 2*flush)
+	}
+	if d := run(batch(true), batch(false)); d < flush/2 || d >= 2*flush {
+		t.Errorf("a full and a partial batch were inserted after %v, want in [%v, %v)", d, flush/2, 2*flush)
+	}
+}
