@@ -52,6 +52,7 @@ type partitionConsumer struct {
 	dlq     []kafka.Message
 	first   int64 // first offset of the open batch, -1 when empty
 	last    int64 // last offset of the open batch
+	behind  bool  // at least BatchRows messages were waiting after the last one
 	ev      schemas.Event
 }
 
@@ -245,6 +246,7 @@ func (p *partitionConsumer) add(m kafka.Message) {
 		p.first = m.Offset
 	}
 	p.last = m.Offset
+	p.behind = m.HighWaterMark-m.Offset-1 >= int64(cfg.BatchRows)
 	src := store.Source{Topic: p.topic, Partition: p.part, Offset: m.Offset}
 	err := p.dec.Decode(p.kind, m.Value, cfg.Now(), &p.ev)
 	var invalid *schemas.InvalidError
@@ -304,7 +306,6 @@ func (p *partitionConsumer) seal(inFlight chan<- *sealedBatch) {
 		return
 	}
 	b := &sealedBatch{last: p.last, dead: p.dead, dlq: p.dlq}
-	full := p.batchRows() >= p.c.cfg.BatchRows
 	// The next batch starts with room for twice as many rows as this one, up to BatchRows: in a
 	// backlog batches fill up, and growing them by appends copied every row again and again.
 	room := func(n int) int { return min(2*n, p.c.cfg.BatchRows) }
@@ -319,7 +320,7 @@ func (p *partitionConsumer) seal(inFlight chan<- *sealedBatch) {
 	}
 	if rows != nil {
 		b.data = newChunk(rows, p.revoked)
-		b.data.full = full
+		b.data.backlog = p.behind
 		p.c.submit(p.table, b.data)
 	}
 	p.dead, p.dlq, p.first = nil, nil, -1

@@ -20,9 +20,9 @@ type chunk struct {
 	rows    store.Rows
 	revoked <-chan struct{} // closed when the partition moved away
 	done    chan error      // receives the outcome once
-	// full says the batch was sealed because it reached BatchRows: the partition is working
-	// through a backlog, whose events are late already.
-	full bool
+	// backlog says the partition was at least BatchRows messages behind when the batch was
+	// sealed: its events are late already.
+	backlog bool
 }
 
 func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
@@ -33,8 +33,8 @@ func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
 // into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition (each
 // INSERT writes a part, and small parts cost it CPU again when it merges them). An INSERT starts
 // once maxInsertRows rows wait, or when a chunk has waited its bound: maxDelay, or backlogDelay
-// if it is full (in a backlog, waiting for the other partitions' batches costs no latency that
-// matters and makes the INSERT larger). It takes along every chunk queued by then, up to
+// if it comes from a backlog (waiting for the other partitions' batches then costs no latency
+// that matters, and makes the INSERT larger). It takes along every chunk queued by then, up to
 // maxInsertRows.
 // Chunks are inserted in the order they arrive, so each partition's rows reach the table in
 // offset order: the invariant Store.Resume relies on.
@@ -88,7 +88,7 @@ func (w *tableWriter) run(ctx context.Context) {
 	var flushAt time.Time
 	add := func(c *chunk) {
 		delay := w.maxDelay
-		if c.full {
+		if c.backlog {
 			delay = w.backlogDelay
 		}
 		if at := time.Now().Add(delay); len(pending) == 0 || at.Before(flushAt) {

@@ -183,9 +183,9 @@ func (b *timedBackend) Insert(ctx context.Context, ingest time.Time, chunks ...s
 	return b.recordingBackend.Insert(ctx, ingest, chunks...)
 }
 
-// TestTableWriterBacklogWaits: a full batch (a backlog) waits up to twice FlushInterval for
-// others to join its INSERT, but a partial one (live traffic) joining it brings the INSERT
-// forward to half of FlushInterval.
+// TestTableWriterBacklogWaits: a batch from a backlog waits up to twice FlushInterval for others
+// to join its INSERT, but one of live traffic joining it brings the INSERT forward to half of
+// FlushInterval.
 func TestTableWriterBacklogWaits(t *testing.T) {
 	const flush = time.Second
 	run := func(chunks ...*chunk) time.Duration {
@@ -208,15 +208,15 @@ func TestTableWriterBacklogWaits(t *testing.T) {
 		}
 		return b.at[0].Sub(start)
 	}
-	batch := func(full bool) *chunk {
+	batch := func(backlog bool) *chunk {
 		c := newChunk(make(store.ViewerRows, 10), nil)
-		c.full = full
+		c.backlog = backlog
 		return c
 	}
 	if d := run(batch(true)); d < 2*flush {
-		t.Errorf("a full batch alone was inserted after %v, want ≥ %v", d, 2*flush)
+		t.Errorf("a backlog's batch alone was inserted after %v, want ≥ %v", d, 2*flush)
 	}
 	if d := run(batch(true), batch(false)); d < flush/2 || d >= 2*flush {
-		t.Errorf("a full and a partial batch were inserted after %v, want in [%v, %v)", d, flush/2, 2*flush)
+		t.Errorf("a backlog's and a live batch were inserted after %v, want in [%v, %v)", d, flush/2, 2*flush)
 	}
 }
