@@ -36,9 +36,10 @@ type Config struct {
 	// BatchRows seals a partition's batch at this many messages. Default 50,000.
 	BatchRows int
 	// InsertRows is the size of one INSERT: a table's writer inserts the batches of every
-	// partition it has been handed once they hold this many rows (or a batch has waited half of
-	// FlushInterval; one from a backlog, sealed at least BatchRows messages behind the end of its
-	// partition, twice FlushInterval), and never more in one INSERT. ClickHouse prefers few large inserts: each
+	// partition it has been handed once they hold this many rows (or a partition has
+	// InFlightBatches of them, or a batch has waited half of FlushInterval; one from a backlog,
+	// sealed at least BatchRows messages behind the end of its partition, twice FlushInterval),
+	// and never more in one INSERT. ClickHouse prefers few large inserts: each
 	// writes a part, and small parts cost it CPU again when it merges them. Memory stays bounded
 	// by InFlightBatches. Default 4 × BatchRows; never below BatchRows.
 	InsertRows int

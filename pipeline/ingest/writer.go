@@ -32,7 +32,8 @@ func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
 // tableWriter inserts the chunks of every partition bound for one table, merging what is queued
 // into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition (each
 // INSERT writes a part, and small parts cost it CPU again when it merges them). An INSERT starts
-// once maxInsertRows rows wait, or when a chunk has waited its bound: maxDelay, or backlogDelay
+// once maxInsertRows rows wait, or a partition has inFlight chunks waiting (it is about to stop
+// reading until one is stored), or when a chunk has waited its bound: maxDelay, or backlogDelay
 // if it comes from a backlog (waiting for the other partitions' batches then costs no latency
 // that matters, and makes the INSERT larger). It takes along every chunk queued by then, up to
 // maxInsertRows.
@@ -43,6 +44,7 @@ type tableWriter struct {
 	st            *store.Store
 	in            chan *chunk
 	maxInsertRows int
+	inFlight      int
 	maxDelay      time.Duration
 	backlogDelay  time.Duration
 	backoff       time.Duration
@@ -57,6 +59,7 @@ func newTableWriter(t *schemas.Table, st *store.Store, cfg Config) *tableWriter 
 		table: t, st: st,
 		in:            make(chan *chunk, 64),
 		maxInsertRows: cfg.InsertRows,
+		inFlight:      cfg.InFlightBatches,
 		maxDelay:      cfg.FlushInterval / 2,
 		backlogDelay:  2 * cfg.FlushInterval,
 		backoff:       cfg.RetryBackoff,
@@ -86,7 +89,17 @@ func (w *tableWriter) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var flushAt time.Time
+	type partition struct {
+		topic string
+		id    int32
+	}
+	waiting := make(map[partition]int) // pending chunks per partition
+	stalled := false                   // a partition has inFlight chunks pending
 	add := func(c *chunk) {
+		src := c.rows.Source(0)
+		p := partition{src.Topic, src.Partition}
+		waiting[p]++
+		stalled = stalled || waiting[p] >= w.inFlight
 		delay := w.maxDelay
 		if c.backlog {
 			delay = w.backlogDelay
@@ -117,7 +130,8 @@ func (w *tableWriter) run(ctx context.Context) {
 			w.insert(ctx, pending)
 		}
 		clear(pending)
-		pending, rows = pending[:0], 0
+		clear(waiting)
+		pending, rows, stalled = pending[:0], 0, false
 	}
 	for {
 		select {
@@ -127,7 +141,7 @@ func (w *tableWriter) run(ctx context.Context) {
 			} else {
 				closed = true
 			}
-			if closed || rows >= w.maxInsertRows {
+			if closed || stalled || rows >= w.maxInsertRows {
 				flush()
 			}
 		case <-timer.C:

@@ -220,3 +220,32 @@ func TestTableWriterBacklogWaits(t *testing.T) {
 		t.Errorf("a backlog's and a live batch were inserted after %v, want in [%v, %v)", d, flush/2, 2*flush)
 	}
 }
+
+// TestTableWriterPartitionStalled: a partition with InFlightBatches batches waiting stops reading,
+// so its writer inserts them without waiting for more rows or for time.
+func TestTableWriterPartitionStalled(t *testing.T) {
+	b := &recordingBackend{started: make(chan struct{}), release: make(chan struct{})}
+	close(b.release)
+	cfg := Config{Brokers: []string{"unused"}, BatchRows: 10, InFlightBatches: 3, FlushInterval: time.Hour}.withDefaults()
+	w := newTableWriter(schemas.ViewerEvents, store.New(b, nil), cfg)
+	go w.run(context.Background())
+	for i := range 3 {
+		r := make(store.ViewerRows, 2)
+		for j := range r {
+			r[j].Src = store.Source{Topic: "t", Partition: 1, Offset: int64(2*i + j)}
+		}
+		if err := w.submit(context.Background(), newChunk(r, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-b.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no insert while the partition waits for its batches")
+	}
+	close(w.in)
+	<-w.exited
+	if want := [][]int64{seq(0, 6)}; !slices.EqualFunc(b.inserts, want, slices.Equal) {
+		t.Fatalf("inserts %v, want %v", b.inserts, want)
+	}
+}
