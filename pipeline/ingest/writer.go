@@ -162,10 +162,7 @@ func (w *tableWriter) run(ctx context.Context) {
 func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 	backoff := w.backoff
 	var err error
-	// A failed INSERT may have been committed all the same (e.g. its acknowledgement was lost, or
-	// the server died just after the commit): it is repeated only once the store says it holds
-	// none of it, else a crash-free retry would store its rows twice.
-	uncertain := false
+	uncertain := false // the last attempt failed: it may have been committed all the same
 	for attempt := 1; ; attempt++ {
 		live := chunks[:0]
 		for _, c := range chunks {
@@ -187,21 +184,26 @@ func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 			n += c.rows.Len()
 		}
 		start := w.now()
-		if !uncertain {
+		stored := false
+		if uncertain {
+			// An INSERT can fail after ClickHouse committed it (its acknowledgement lost, the
+			// server dead just after the commit): it is repeated only once the store says it
+			// holds none of it, else the retry would store its rows twice.
+			var lerr error
+			if stored, lerr = w.landed(ctx, chunks); lerr != nil {
+				w.log.Warn("cannot tell whether a failed insert is stored, will ask again", "err", lerr)
+			} else {
+				uncertain = false
+			}
+			if stored {
+				w.log.Warn("insert reported an error but its rows are stored", "err", err)
+				err = nil
+			}
+		}
+		if !uncertain && !stored {
 			if err = w.st.Insert(ctx, start, rows...); err != nil {
 				w.m.InsertErrors.WithLabelValues(w.table.Name).Inc()
 				uncertain = true
-			}
-		}
-		if uncertain {
-			switch stored, lerr := w.landed(ctx, chunks); {
-			case lerr != nil:
-				w.log.Warn("cannot tell whether a failed insert is stored, will ask again", "err", lerr)
-			case stored:
-				w.log.Warn("insert reported an error but its rows are stored", "err", err)
-				err, uncertain = nil, false
-			default:
-				uncertain = false
 			}
 		}
 		if err == nil {
