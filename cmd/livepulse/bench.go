@@ -28,6 +28,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.LibraryPath, "libchdb", "", "path to libchdb.so (default: $LIVEPULSE_LIBCHDB, else where scripts/setup.sh installs it)")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "where the run's temporary store directory is made (default: the system's temporary directory)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the drain phase to this file")
+	fs.StringVar(&cfg.Trace, "trace", "", "write a Go execution trace of the drain phase to this file (go tool trace)")
 	asJSON := fs.Bool("json", false, "also print the report as one line of JSON, last")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	if err := parse(fs, args); err != nil {

@@ -60,6 +60,9 @@ type Config struct {
 	LibraryPath, DataDir string
 	// CPUProfile, if set, receives a pprof CPU profile of the drain phase.
 	CPUProfile string
+	// Trace, if set, receives a Go execution trace (runtime/trace) of the drain phase: where the
+	// goroutines wait (for an INSERT, for a fetch, for a core).
+	Trace string
 	// Timeout bounds the whole run. Default 30 min.
 	Timeout time.Duration
 	// Logger receives progress at info level; nil is silent.
@@ -167,8 +170,12 @@ func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 	if err != nil {
 		return rep, err
 	}
+	stopTrace, err := startTrace(cfg.Trace)
+	if err != nil {
+		return rep, errors.Join(err, stopProfile())
+	}
 	d, err := p.drain(ctx, prod.ends)
-	if err = errors.Join(err, stopProfile()); err != nil {
+	if err = errors.Join(err, stopTrace(), stopProfile()); err != nil {
 		return rep, err
 	}
 	rep.setDrain(d)

@@ -33,11 +33,19 @@ type Config struct {
 	// ReplicationFactor is used when creating topics. Default 1.
 	ReplicationFactor int
 
-	// BatchRows seals a partition's batch at this many messages, and caps one INSERT. ClickHouse
-	// prefers few large inserts. Default 50,000.
+	// BatchRows seals a partition's batch at this many messages. Default 50,000.
 	BatchRows int
+	// InsertRows is the size of one INSERT: a table's writer inserts the batches of every
+	// partition it has been handed once they hold this many rows (or a partition has
+	// InFlightBatches of them, or a batch has waited half of FlushInterval; one from a backlog,
+	// sealed at least BatchRows messages behind the end of its partition, twice FlushInterval),
+	// and never more in one INSERT. ClickHouse prefers few large inserts: each
+	// writes a part, and small parts cost it CPU again when it merges them. Memory stays bounded
+	// by InFlightBatches. Default 4 × BatchRows; never below BatchRows.
+	InsertRows int
 	// FlushInterval bounds how long an event waits before its INSERT starts: partitions seal
-	// and table writers flush at half of it. Default 1 s.
+	// and table writers flush at half of it. In a backlog (at least BatchRows messages behind),
+	// batches may wait up to twice FlushInterval for others to join their INSERT. Default 1 s.
 	FlushInterval time.Duration
 	// InFlightBatches bounds sealed, not yet committed batches per partition. When reached, the
 	// partition stops reading: a slow store pushes back to Kafka instead of growing memory.
@@ -96,6 +104,10 @@ func (c Config) withDefaults() Config {
 	if c.BatchRows <= 0 {
 		c.BatchRows = 50_000
 	}
+	if c.InsertRows <= 0 {
+		c.InsertRows = 4 * c.BatchRows
+	}
+	c.InsertRows = max(c.InsertRows, c.BatchRows)
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = time.Second
 	}

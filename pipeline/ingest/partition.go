@@ -52,6 +52,7 @@ type partitionConsumer struct {
 	dlq     []kafka.Message
 	first   int64 // first offset of the open batch, -1 when empty
 	last    int64 // last offset of the open batch
+	behind  bool  // at least BatchRows messages were waiting after the last one
 	ev      schemas.Event
 }
 
@@ -245,6 +246,7 @@ func (p *partitionConsumer) add(m kafka.Message) {
 		p.first = m.Offset
 	}
 	p.last = m.Offset
+	p.behind = m.HighWaterMark-m.Offset-1 >= int64(cfg.BatchRows)
 	src := store.Source{Topic: p.topic, Partition: p.part, Offset: m.Offset}
 	now := cfg.Now()
 	err := p.dec.Decode(p.kind, m.Value, now, &p.ev)
@@ -305,17 +307,21 @@ func (p *partitionConsumer) seal(inFlight chan<- *sealedBatch) {
 		return
 	}
 	b := &sealedBatch{last: p.last, dead: p.dead, dlq: p.dlq}
+	// The next batch starts with room for twice as many rows as this one, up to BatchRows: in a
+	// backlog batches fill up, and growing them by appends copied every row again and again.
+	room := func(n int) int { return min(2*n, p.c.cfg.BatchRows) }
 	var rows store.Rows
 	switch {
 	case len(p.viewers) > 0:
-		rows, p.viewers = p.viewers, nil
+		rows, p.viewers = p.viewers, make(store.ViewerRows, 0, room(len(p.viewers)))
 	case len(p.orders) > 0:
-		rows, p.orders = p.orders, nil
+		rows, p.orders = p.orders, make(store.OrderRows, 0, room(len(p.orders)))
 	case len(p.refunds) > 0:
-		rows, p.refunds = p.refunds, nil
+		rows, p.refunds = p.refunds, make(store.RefundRows, 0, room(len(p.refunds)))
 	}
 	if rows != nil {
 		b.data = newChunk(rows, p.revoked)
+		b.data.backlog = p.behind
 		p.c.submit(p.table, b.data)
 	}
 	p.dead, p.dlq, p.first = nil, nil, -1

@@ -20,6 +20,9 @@ type chunk struct {
 	rows    store.Rows
 	revoked <-chan struct{} // closed when the partition moved away
 	done    chan error      // receives the outcome once
+	// backlog says the partition was at least BatchRows messages behind when the batch was
+	// sealed: its events are late already.
+	backlog bool
 }
 
 func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
@@ -27,33 +30,43 @@ func newChunk(rows store.Rows, revoked <-chan struct{}) *chunk {
 }
 
 // tableWriter inserts the chunks of every partition bound for one table, merging what is queued
-// into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition.
+// into one INSERT (group commit): ClickHouse wants few large inserts, not one per partition (each
+// INSERT writes a part, and small parts cost it CPU again when it merges them). An INSERT starts
+// once maxInsertRows rows wait, or a partition has inFlight chunks waiting (it is about to stop
+// reading until one is stored), or when a chunk has waited its bound: maxDelay, or backlogDelay
+// if it comes from a backlog (waiting for the other partitions' batches then costs no latency
+// that matters, and makes the INSERT larger). It takes along every chunk queued by then, up to
+// maxInsertRows.
 // Chunks are inserted in the order they arrive, so each partition's rows reach the table in
 // offset order: the invariant Store.Resume relies on.
 type tableWriter struct {
-	table    *schemas.Table
-	st       *store.Store
-	in       chan *chunk
-	maxRows  int
-	maxDelay time.Duration
-	backoff  time.Duration
-	m        *Metrics
-	log      *slog.Logger
-	now      func() time.Time
-	exited   chan struct{}
+	table         *schemas.Table
+	st            *store.Store
+	in            chan *chunk
+	maxInsertRows int
+	inFlight      int
+	maxDelay      time.Duration
+	backlogDelay  time.Duration
+	backoff       time.Duration
+	m             *Metrics
+	log           *slog.Logger
+	now           func() time.Time
+	exited        chan struct{}
 }
 
 func newTableWriter(t *schemas.Table, st *store.Store, cfg Config) *tableWriter {
 	return &tableWriter{
 		table: t, st: st,
-		in:       make(chan *chunk, 64),
-		maxRows:  cfg.BatchRows,
-		maxDelay: cfg.FlushInterval / 2,
-		backoff:  cfg.RetryBackoff,
-		m:        cfg.Metrics,
-		log:      cfg.Logger.With("table", t.Name),
-		now:      cfg.Now,
-		exited:   make(chan struct{}),
+		in:            make(chan *chunk, 64),
+		maxInsertRows: cfg.InsertRows,
+		inFlight:      cfg.InFlightBatches,
+		maxDelay:      cfg.FlushInterval / 2,
+		backlogDelay:  2 * cfg.FlushInterval,
+		backoff:       cfg.RetryBackoff,
+		m:             cfg.Metrics,
+		log:           cfg.Logger.With("table", t.Name),
+		now:           cfg.Now,
+		exited:        make(chan struct{}),
 	}
 }
 
@@ -72,28 +85,63 @@ func (w *tableWriter) run(ctx context.Context) {
 	defer close(w.exited)
 	var pending []*chunk
 	rows := 0
+	closed := false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	var flushAt time.Time
+	type partition struct {
+		topic string
+		id    int32
+	}
+	waiting := make(map[partition]int) // pending chunks per partition
+	stalled := false                   // a partition has inFlight chunks pending
+	add := func(c *chunk) {
+		src := c.rows.Source(0)
+		p := partition{src.Topic, src.Partition}
+		waiting[p]++
+		stalled = stalled || waiting[p] >= w.inFlight
+		delay := w.maxDelay
+		if c.backlog {
+			delay = w.backlogDelay
+		}
+		if at := time.Now().Add(delay); len(pending) == 0 || at.Before(flushAt) {
+			flushAt = at
+			timer.Reset(delay)
+		}
+		pending = append(pending, c)
+		rows += c.rows.Len()
+	}
 	flush := func() {
+		timer.Stop()
+	queued:
+		for rows < w.maxInsertRows && !closed {
+			select {
+			case c, ok := <-w.in:
+				if !ok {
+					closed = true
+					break queued
+				}
+				add(c)
+			default:
+				break queued
+			}
+		}
 		if len(pending) > 0 {
 			w.insert(ctx, pending)
 		}
-		pending, rows = pending[:0], 0
+		clear(pending)
+		clear(waiting)
+		pending, rows, stalled = pending[:0], 0, false
 	}
 	for {
 		select {
 		case c, ok := <-w.in:
-			if !ok {
-				flush()
-				return
+			if ok {
+				add(c)
+			} else {
+				closed = true
 			}
-			if len(pending) == 0 {
-				timer.Reset(w.maxDelay)
-			}
-			pending = append(pending, c)
-			rows += c.rows.Len()
-			if rows >= w.maxRows {
-				timer.Stop()
+			if closed || stalled || rows >= w.maxInsertRows {
 				flush()
 			}
 		case <-timer.C:
@@ -104,12 +152,17 @@ func (w *tableWriter) run(ctx context.Context) {
 			}
 			return
 		}
+		if closed {
+			return
+		}
 	}
 }
 
 // insert writes chunks as one INSERT, retrying until it lands or ctx ends.
 func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 	backoff := w.backoff
+	var err error
+	uncertain := false // the last attempt failed: it may have been committed all the same
 	for attempt := 1; ; attempt++ {
 		live := chunks[:0]
 		for _, c := range chunks {
@@ -131,11 +184,27 @@ func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 			n += c.rows.Len()
 		}
 		start := w.now()
-		err := w.st.Insert(ctx, start, rows...)
-		if err != nil && w.landed(ctx, chunks) {
-			// The INSERT failed after ClickHouse had committed it (e.g. a lost acknowledgement).
-			w.log.Warn("insert reported an error but its rows are stored", "err", err)
-			err = nil
+		stored := false
+		if uncertain {
+			// An INSERT can fail after ClickHouse committed it (its acknowledgement lost, the
+			// server dead just after the commit): it is repeated only once the store says it
+			// holds none of it, else the retry would store its rows twice.
+			var lerr error
+			if stored, lerr = w.landed(ctx, chunks); lerr != nil {
+				w.log.Warn("cannot tell whether a failed insert is stored, will ask again", "err", lerr)
+			} else {
+				uncertain = false
+			}
+			if stored {
+				w.log.Warn("insert reported an error but its rows are stored", "err", err)
+				err = nil
+			}
+		}
+		if !uncertain && !stored {
+			if err = w.st.Insert(ctx, start, rows...); err != nil {
+				w.m.InsertErrors.WithLabelValues(w.table.Name).Inc()
+				uncertain = true
+			}
 		}
 		if err == nil {
 			w.m.Stored.WithLabelValues(w.table.Name).Add(float64(n))
@@ -146,7 +215,6 @@ func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 			}
 			return
 		}
-		w.m.InsertErrors.WithLabelValues(w.table.Name).Inc()
 		w.log.Warn("cannot insert, will retry", "rows", n, "attempt", attempt, "retry_in", backoff, "err", err)
 		select {
 		case <-time.After(backoff):
@@ -162,13 +230,13 @@ func (w *tableWriter) insert(ctx context.Context, chunks []*chunk) {
 
 // landed reports whether a failed INSERT is nevertheless stored. An INSERT is atomic, so its
 // first chunk's last row tells for all.
-func (w *tableWriter) landed(ctx context.Context, chunks []*chunk) bool {
+func (w *tableWriter) landed(ctx context.Context, chunks []*chunk) (bool, error) {
 	c := chunks[0]
 	last := c.rows.Source(c.rows.Len() - 1)
 	stored, err := w.st.Resume(ctx, w.table, last.Topic)
 	if err != nil {
-		return false
+		return false, err
 	}
 	max, ok := stored[last.Partition]
-	return ok && max >= last.Offset
+	return ok && max >= last.Offset, nil
 }

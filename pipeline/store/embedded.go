@@ -12,8 +12,9 @@ import (
 
 // Embedded is the default backend: ClickHouse running inside the process (chDB).
 type Embedded struct {
-	e    *chdb.Engine
-	bufs sync.Pool // *[]byte RowBinary buffers, reused across inserts
+	e      *chdb.Engine
+	bufs   sync.Pool // *[]byte RowBinary buffers, reused across inserts
+	native sync.Pool // *nativeEncoder, reused across inserts
 }
 
 // OpenEmbedded starts the embedded engine.
@@ -42,11 +43,22 @@ func (b *Embedded) Query(ctx context.Context, sql, format string) ([]byte, error
 	return b.e.Query(ctx, sql, format)
 }
 
-// Insert encodes every chunk as RowBinary into one buffer and sends it through the engine's
-// insert stream (query text cannot carry binary data).
+// Insert sends every chunk as one block through the engine's insert stream (query text cannot
+// carry binary data): in the Native format when every chunk supports it (the event tables and
+// dead letters), else in RowBinary.
 func (b *Embedded) Insert(ctx context.Context, ingest time.Time, chunks ...Rows) error {
 	if len(chunks) == 0 {
 		return nil
+	}
+	t := chunks[0].Table()
+	insert := "INSERT INTO " + t.Name + " (" + strings.Join(t.ColumnNames(), ", ") + ")"
+	if native, ok := nativeChunks(chunks); ok {
+		enc, _ := b.native.Get().(*nativeEncoder)
+		if enc == nil {
+			enc = new(nativeEncoder)
+		}
+		defer b.native.Put(enc)
+		return b.e.Insert(ctx, insert, "Native", enc.encode(native, ingest.UnixMilli())...)
 	}
 	bp, _ := b.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -57,11 +69,22 @@ func (b *Embedded) Insert(ctx context.Context, ingest time.Time, chunks ...Rows)
 	for _, c := range chunks {
 		buf = c.AppendRowBinary(buf, ms)
 	}
-	t := chunks[0].Table()
-	err := b.e.Insert(ctx, "INSERT INTO "+t.Name+" ("+strings.Join(t.ColumnNames(), ", ")+")", "RowBinary", buf)
+	err := b.e.Insert(ctx, insert, "RowBinary", buf)
 	*bp = buf
 	b.bufs.Put(bp)
 	return err
+}
+
+func nativeChunks(chunks []Rows) ([]NativeRows, bool) {
+	native := make([]NativeRows, len(chunks))
+	for i, c := range chunks {
+		n, ok := c.(NativeRows)
+		if !ok {
+			return nil, false
+		}
+		native[i] = n
+	}
+	return native, true
 }
 
 // ReadOnly reports whether sql is a single statement that changes nothing, as the engine's own

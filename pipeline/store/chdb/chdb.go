@@ -238,37 +238,14 @@ var insertChunk = 1 << 20
 
 // Insert streams data, encoded in format (e.g. "RowBinary", "Native",
 // "JSONEachRow"; "" = TabSeparated), into insert, a statement without FORMAT
-// clause or data such as "INSERT INTO t (a, b)". Data goes through the
+// clause or data such as "INSERT INTO t (a, b)". The data may come in several
+// pieces, sent one after the other as if concatenated. It goes through the
 // engine's insert stream in chunks of at most 1 MiB: binary data must never
 // be inlined into query text. ctx is also checked between chunks; a cancelled
 // insert is aborted, but rows the engine already committed stay (ClickHouse
 // has no rollback).
-func (e *Engine) Insert(ctx context.Context, insert, format string, data []byte) error {
-	if format == "" {
-		format = "TabSeparated"
-	}
-	c, err := e.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.release(c)
-	st, err := streamInsert(c, insert, format)
-	if err != nil {
-		return err
-	}
-	defer st.destroy() // required for every handle, even after done or cancel
-	for len(data) > 0 {
-		if err := ctx.Err(); err != nil {
-			st.cancel()
-			return err
-		}
-		n := min(len(data), insertChunk)
-		if err := st.append(data[:n]); err != nil {
-			return err
-		}
-		data = data[n:]
-	}
-	_, err = st.done()
+func (e *Engine) Insert(ctx context.Context, insert, format string, data ...[]byte) error {
+	_, err := e.InsertStats(ctx, insert, format, data...)
 	return err
 }
 

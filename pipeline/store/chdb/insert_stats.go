@@ -4,7 +4,7 @@ import "context"
 
 // InsertStats is Insert that also returns the engine's counters for the insert (rows and bytes
 // written), which the HTTP interface reports in X-ClickHouse-Summary.
-func (e *Engine) InsertStats(ctx context.Context, insert, format string, data []byte) (Stats, error) {
+func (e *Engine) InsertStats(ctx context.Context, insert, format string, data ...[]byte) (Stats, error) {
 	if format == "" {
 		format = "TabSeparated"
 	}
@@ -18,16 +18,18 @@ func (e *Engine) InsertStats(ctx context.Context, insert, format string, data []
 		return Stats{}, err
 	}
 	defer st.destroy() // required for every handle, even after done or cancel
-	for len(data) > 0 {
-		if err := ctx.Err(); err != nil {
-			st.cancel()
-			return Stats{}, err
+	for _, piece := range data {
+		for len(piece) > 0 {
+			if err := ctx.Err(); err != nil {
+				st.cancel()
+				return Stats{}, err
+			}
+			n := min(len(piece), insertChunk)
+			if err := st.append(piece[:n]); err != nil {
+				return Stats{}, err
+			}
+			piece = piece[n:]
 		}
-		n := min(len(data), insertChunk)
-		if err := st.append(data[:n]); err != nil {
-			return Stats{}, err
-		}
-		data = data[n:]
 	}
 	return st.done()
 }
