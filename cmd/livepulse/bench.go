@@ -19,7 +19,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.Float64Var(&cfg.Rate, "rate", 20_000, "simulated events per second of event time at the traffic curve's level 1 (shapes the backlog's event-time span)")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "simulator seed")
 	fs.IntVar(&cfg.Partitions, "partitions", 4, "partitions per topic")
-	fs.DurationVar(&cfg.LatencyDuration, "latency-duration", 0, "length of the steady-rate latency phase (default 20s; negative skips it)")
+	fs.DurationVar(&cfg.LatencyDuration, "latency-duration", 0, "length of the steady-rate latency phase (default 40s; negative skips it)")
 	fs.DurationVar(&cfg.LatencyHistory, "latency-history", 2*time.Minute, "event time of the latency phase's traffic produced at once before it goes live (the detectors' warm-up)")
 	fs.Float64Var(&cfg.LatencyRate, "latency-rate", 5_000, "events per second in the latency phase")
 	fs.IntVar(&cfg.DecodeSample, "decode-sample", 200_000, "messages decoded by each decoder in the comparison")

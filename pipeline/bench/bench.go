@@ -41,7 +41,7 @@ type Config struct {
 	Seed int64
 	// Partitions of each topic. Default 4.
 	Partitions int
-	// LatencyDuration is how long the steady-rate latency phase produces; 0 means 20 s,
+	// LatencyDuration is how long the steady-rate latency phase produces; 0 means 40 s,
 	// negative skips the phase. LatencyRate is its rate, events/s. Default 5,000.
 	LatencyDuration time.Duration
 	LatencyRate     float64
@@ -86,7 +86,7 @@ func (c Config) withDefaults() Config {
 		c.Partitions = 4
 	}
 	if c.LatencyDuration == 0 {
-		c.LatencyDuration = 20 * time.Second
+		c.LatencyDuration = 40 * time.Second
 	}
 	if c.LatencyHistory <= 0 {
 		c.LatencyHistory = 2 * time.Minute
