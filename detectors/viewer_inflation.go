@@ -80,7 +80,7 @@ type ratioSample struct {
 
 type viStream struct {
 	firstTS, lastTS int64
-	sessions        map[uint64]viSession
+	sessions        idhash.Table[viSession]
 	droppedAt       int64 // the last session not tracked because of MaxSessions
 
 	countTS  int64 // the newest displayed count
@@ -121,7 +121,7 @@ func (d *viewerInflation) Kind() string { return KindViewerInflation }
 func (d *viewerInflation) size() int {
 	n := 0
 	for _, st := range d.streams {
-		n += len(st.sessions)
+		n += st.sessions.Len()
 	}
 	return n
 }
@@ -131,8 +131,7 @@ func (d *viewerInflation) stream(id string, ts int64) *viStream {
 	if st == nil {
 		st = &viStream{
 			firstTS: ts, lastTS: ts, droppedAt: math.MinInt64, lastEval: math.MinInt64,
-			sessions: make(map[uint64]viSession),
-			ring:     make([]viBucket, d.ringLen),
+			ring: make([]viBucket, d.ringLen),
 		}
 		for i := range st.ring {
 			st.ring[i].idx = math.MinInt64
@@ -210,17 +209,20 @@ func (d *viewerInflation) Observe(ev *schemas.Event) {
 		return
 	}
 	sign := act == schemas.ActionHeartbeat || act == schemas.ActionEngage
-	s, ok := st.sessions[key]
+	s := st.sessions.Get(key)
 	switch {
-	case !ok || v.TS >= s.close(d.timeout): // no session open at this time: a new one
+	case s == nil || v.TS >= s.close(d.timeout): // no session open at this time: a new one
 		if act == schemas.ActionLeave {
 			return
 		}
-		if !ok && len(st.sessions) >= d.c.MaxSessions {
-			st.droppedAt = max(st.droppedAt, v.TS)
-			return
+		if s == nil {
+			if st.sessions.Len() >= d.c.MaxSessions {
+				st.droppedAt = max(st.droppedAt, v.TS)
+				return
+			}
+			s = st.sessions.Insert(key)
 		}
-		s = viSession{first: v.TS, last: v.TS}
+		*s = viSession{first: v.TS, last: v.TS}
 	case v.TS < s.first: // older than the session's start: it started earlier
 		if act == schemas.ActionLeave {
 			return
@@ -242,7 +244,6 @@ func (d *viewerInflation) Observe(ev *schemas.Event) {
 	if s.net == 0 && v.IP != "" {
 		s.net = netHash(v.IP)
 	}
-	st.sessions[key] = s
 }
 
 func (d *viewerInflation) Evaluate(t int64) []Finding {
@@ -283,11 +284,10 @@ func (d *viewerInflation) measure(st *viStream, t int64) viMetrics {
 	clear(d.devCount)
 	clear(d.netCount)
 	dw := d.dwells[:0]
-	for k, s := range st.sessions {
+	st.sessions.Sweep(func(_ uint64, s *viSession) bool {
 		cl := s.close(d.timeout)
 		if cl < lo {
-			delete(st.sessions, k) // ended before the window
-			continue
+			return false // ended before the window
 		}
 		m.sessions++
 		if cl >= t {
@@ -319,7 +319,8 @@ func (d *viewerInflation) measure(st *viStream, t int64) viMetrics {
 				dw = append(dw, dwell)
 			}
 		}
-	}
+		return true
+	})
 	for _, n := range d.devCount {
 		if int(n) >= d.c.DeviceSessions {
 			m.crowdedDevSessions += int(n)

@@ -163,7 +163,7 @@ func TestSessionFrozenEnd(t *testing.T) {
 	if late := sh.Add(beat("s", "v", "x", at(1, 20)), at(2, 0)); late {
 		t.Fatal("late")
 	}
-	if s := sh.streams["s"].sessions[idhash.String(idhash.Session, "x")]; s.open != at(1, 20) || s.frozen {
+	if s := sh.streams["s"].sessions.Get(idhash.String(idhash.Session, "x")); s == nil || s.open != at(1, 20) || s.frozen {
 		t.Fatalf("session %+v, want a new one from 1:20", s)
 	}
 	rows.add(t, sh.Flush(ctx))

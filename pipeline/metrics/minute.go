@@ -56,6 +56,7 @@ const (
 	changeCloseTimeout       // close at last_seen + timeout; the end is counted in last_seen's minute
 	changeCloseLeave         // close at a leave; the end is counted in this minute
 	changeCloseFrozen        // close of a session whose end was counted in a minute already final
+	changeTombstone          // moved to another minute (d = 0)
 )
 
 // minute is the open state of one stream's one event-time minute.

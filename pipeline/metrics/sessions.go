@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/livepulse/livepulse/schemas"
 	"github.com/livepulse/livepulse/schemas/idhash"
@@ -58,49 +59,48 @@ func sessionKey(v *schemas.Viewer) (uint64, bool) {
 
 // applySession applies a join, leave, heartbeat or engage at ts to the session key of st.
 func (sh *Shard) applySession(st *stream, key uint64, act schemas.Action, ts int64) {
-	if st.sessions == nil {
-		st.sessions = make(map[uint64]session)
-	}
-	s, ok := st.sessions[key]
 	leave := act == schemas.ActionLeave
+	s := st.sessions.Get(key)
 	switch {
-	case !ok || ts >= s.close: // no session open at ts
+	case s == nil || ts >= s.close: // no session open at ts
 		if leave {
 			return // a leave of a session we never saw open: counted in leaves only
 		}
-		s = sh.openSession(st, ts)
+		if s == nil {
+			s = st.sessions.Insert(key)
+		}
+		*s = sh.openSession(st, ts)
 	case ts < s.open: // older than the session's start: it started earlier
 		if leave {
 			return // belongs to an earlier session we never saw
 		}
-		sh.unaccount(st, &s) // its minute(last) is after ts's, so not final
-		sh.moveOpen(st, &s, ts)
-		sh.account(st, &s)
+		sh.unaccount(st, s) // its minute(last) is after ts's, so not final
+		sh.moveOpen(st, s, ts)
+		sh.account(st, s)
 	case leave: // open at ts (a second leave may still move the close earlier)
 		if s.frozen {
-			sh.moveClose(st, &s, ts, changeCloseFrozen)
+			sh.moveClose(st, s, ts, changeCloseFrozen)
 			break
 		}
-		if !sh.unaccount(st, &s) {
-			sh.moveClose(st, &s, ts, changeCloseFrozen)
+		if !sh.unaccount(st, s) {
+			sh.moveClose(st, s, ts, changeCloseFrozen)
 			break
 		}
 		s.left = true
-		sh.moveClose(st, &s, ts, changeCloseLeave)
-		sh.account(st, &s)
+		sh.moveClose(st, s, ts, changeCloseLeave)
+		sh.account(st, s)
 	case s.left || ts <= s.last: // inside what is known: nothing moves
 	default: // keeps the session alive
-		if s.frozen || !sh.unaccount(st, &s) {
+		if s.frozen || !sh.unaccount(st, s) {
 			// Its end is final in last_seen's minute: close it here, start anew.
-			sh.moveClose(st, &s, ts, changeCloseFrozen)
-			s = sh.openSession(st, ts)
+			sh.moveClose(st, s, ts, changeCloseFrozen)
+			*s = sh.openSession(st, ts)
 			break
 		}
 		s.last = ts
-		sh.moveClose(st, &s, ts+sh.p.timeout, changeCloseTimeout)
-		sh.account(st, &s)
+		sh.moveClose(st, s, ts+sh.p.timeout, changeCloseTimeout)
+		sh.account(st, s)
 	}
-	st.sessions[key] = s
 }
 
 // openSession starts a session at ts: joined and last seen at ts, provisionally timing out at
@@ -189,7 +189,7 @@ func (sh *Shard) moveChange(st *stream, from int64, idx int32, c change) int32 {
 		return idx
 	}
 	if old != nil {
-		old.changes[idx].d = 0
+		old.changes[idx] = change{t: old.changes[idx].t, kind: changeTombstone}
 		old.dirty = true
 	}
 	return sh.minuteFor(st, minuteOf(c.t)).addChange(c)
@@ -207,6 +207,7 @@ func (sh *Shard) ended(st *stream, b *minute, w int64, final bool) (n, watch int
 	// changes, which sit in the minutes from b.start+timeout on.
 	n, watch = b.leftEnded, b.leftWatch
 	lo, hi := b.start+sh.p.timeout, min(w, b.start+minuteMS-1+sh.p.timeout)
+	span := uint64(hi - lo)
 	for _, c := range st.minutes {
 		if c.start+minuteMS <= lo {
 			continue
@@ -214,12 +215,15 @@ func (sh *Shard) ended(st *stream, b *minute, w int64, final bool) (n, watch int
 		if c.start > hi {
 			break
 		}
+		// Without branches (the kinds come in no order a predictor learns): x exceeds span
+		// unless the change is a live timeout close in [lo, hi] (tombstones have their own kind).
 		for i := range c.changes {
 			e := &c.changes[i]
-			if e.kind == changeCloseTimeout && e.d != 0 && e.t >= lo && e.t <= hi {
-				n++
-				watch += int64(e.dwell)
-			}
+			x := uint64(e.t-lo) | uint64(e.kind^changeCloseTimeout)<<56
+			_, miss := bits.Sub64(span, x, 0)
+			hit := int64(1 - miss)
+			n += hit
+			watch += hit * int64(e.dwell)
 		}
 	}
 	return n, watch
@@ -228,9 +232,5 @@ func (sh *Shard) ended(st *stream, b *minute, w int64, final bool) (n, watch int
 // dropSessions forgets the sessions whose close minute is final (before finalBefore): no event
 // that is not late can reach them any more.
 func (st *stream) dropSessions(finalBefore int64) {
-	for k, s := range st.sessions {
-		if minuteOf(s.close) < finalBefore {
-			delete(st.sessions, k)
-		}
-	}
+	st.sessions.Sweep(func(_ uint64, s *session) bool { return minuteOf(s.close) >= finalBefore })
 }

@@ -151,7 +151,7 @@ func (sh *Shard) Advance(ctx context.Context, watermark int64) []MinuteRow {
 	sh.finalBefore = max(sh.finalBefore, finalBefore)
 	sh.expireOrders(w)
 	for id, st := range sh.streams {
-		if len(st.minutes) == 0 && len(st.finals) == 0 && len(st.sessions) == 0 && st.lastTS <= subSat(w, sh.p.streamIdle) {
+		if len(st.minutes) == 0 && len(st.finals) == 0 && st.sessions.Len() == 0 && st.lastTS <= subSat(w, sh.p.streamIdle) {
 			delete(sh.streams, id)
 		}
 	}
@@ -316,7 +316,6 @@ const (
 	minuteSize  = int64(unsafe.Sizeof(minute{})) + 8 // + the pointer in stream.minutes
 	changeSize  = int64(unsafe.Sizeof(change{}))
 	streamSize  = int64(unsafe.Sizeof(stream{})+unsafe.Sizeof(streamLabels{})) + 2*(16+8)
-	sessionSize = 2 * int64(8+unsafe.Sizeof(session{}))
 	orderSize   = 2*int64(16+unsafe.Sizeof(orderMem{})) + int64(unsafe.Sizeof(queuedOrder{}))
 	finalSize   = int64(unsafe.Sizeof(finalRow{}))
 	pendingSize = int64(unsafe.Sizeof(pendingRefund{})) + 2*(16+24)
@@ -329,11 +328,11 @@ func (sh *Shard) Stats() ShardStats {
 		LateDropped: sh.lateDropped, LookupErrors: sh.lookupErrors,
 	}
 	for id, st := range sh.streams {
-		s.Sessions += len(st.sessions)
+		s.Sessions += st.sessions.Len()
 		s.OpenMinutes += len(st.minutes)
 		s.FinalRows += len(st.finals)
 		s.Bytes += streamSize + int64(len(id)+len(st.lab.kol)+len(st.lab.brand)+len(st.lab.platform))
-		s.Bytes += int64(len(st.sessions))*sessionSize + int64(cap(st.finals))*finalSize
+		s.Bytes += st.sessions.Bytes() + int64(cap(st.finals))*finalSize
 		for _, b := range st.minutes {
 			s.Bytes += b.bytes()
 		}

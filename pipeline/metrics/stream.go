@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/livepulse/livepulse/schemas"
+	"github.com/livepulse/livepulse/schemas/idhash"
 )
 
 // streamLabels are a stream's descriptive columns. They are shared by pointer between the stream
@@ -29,7 +30,7 @@ type stream struct {
 	// carry is the open-session count at the end of the last minute made final: the concurrent
 	// count the first open minute starts from.
 	carry    int64
-	sessions map[uint64]session
+	sessions idhash.Table[session]
 
 	finals      []finalRow // final rows kept for late events, ascending by minute
 	finalsDirty bool       // some final row got a late event since its last emission
