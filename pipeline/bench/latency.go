@@ -25,6 +25,10 @@ const pollEvery = 50 * time.Millisecond
 // the onset) open while the traffic is live.
 const fraudOnsetBeforeLive = 10 * time.Second
 
+// fraudCopies is how many streams each of the latency phase's two frauds takes over: enough
+// flag emissions in one run for a p99 that is more than its maximum.
+const fraudCopies = 10
+
 // latencyResult is the latency phase's measurement.
 type latencyResult struct {
 	events        int
@@ -39,8 +43,8 @@ type latencyResult struct {
 }
 
 // measureLatency produces cfg.LatencyHistory of traffic at once and waits until it is stored, then
-// live traffic at cfg.LatencyRate for cfg.LatencyDuration (two viewer_inflation frauds begin
-// fraudOnsetBeforeLive before the live part, so their flags open in it), into the running
+// live traffic at cfg.LatencyRate for cfg.LatencyDuration (two viewer_inflation frauds, on
+// fraudCopies streams each, begin fraudOnsetBeforeLive before the live part, so their flags open in it), into the running
 // pipeline, and measures over the live part:
 //
 //   - event-to-queryable: for each event, from its Kafka record timestamp (set by the producing
@@ -62,7 +66,7 @@ func (p *pipeline) measureLatency(ctx context.Context, cfg Config, addr string) 
 	g := simulate.NewGenerator(simulate.Config{
 		Streams: cfg.Streams, Rate: cfg.LatencyRate / level, Start: now.Add(-cfg.LatencyHistory), Duration: cfg.LatencyHistory + cfg.LatencyDuration,
 		Seed: cfg.Seed + 1, Scenarios: []string{simulate.ScenarioViewerInflationCount, simulate.ScenarioViewerInflationBots},
-		ScenarioOnset: onset, ScenarioDuration: cfg.LatencyHistory + cfg.LatencyDuration - onset,
+		ScenarioOnset: onset, ScenarioDuration: cfg.LatencyHistory + cfg.LatencyDuration - onset, ScenarioCopies: fraudCopies,
 	})
 	prod, err := newProducer(addr, cfg.Partitions, time.Millisecond)
 	if err != nil {

@@ -49,6 +49,9 @@ type Config struct {
 	// onset and duration overrun Duration both are scaled down to end with the run (but no
 	// episode is shorter than a second).
 	ScenarioDuration time.Duration
+	// ScenarioCopies is how many streams each scenario but surge_midnight takes over, each
+	// with its own draws (for a benchmark that wants many flags). Default 1.
+	ScenarioCopies int
 }
 
 const (
@@ -100,7 +103,8 @@ func (c Config) withDefaults() Config {
 			panic("simulate: " + err.Error())
 		}
 		c.Scenarios = names
-		c.Streams = max(c.Streams, streamsNeeded(names))
+		c.ScenarioCopies = max(c.ScenarioCopies, 1)
+		c.Streams = max(c.Streams, c.ScenarioCopies*streamsNeeded(names))
 		if slices.Contains(names, ScenarioSurgeMidnight) {
 			c.Start = alignMidnight(c.Start, c.Duration, c.ScenarioOnset, c.Location)
 		}

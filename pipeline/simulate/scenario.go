@@ -276,8 +276,12 @@ func (g *Generator) planScenarios(warm []*stream) {
 	run := g.end - g.start
 	onset := g.cfg.ScenarioOnset.Milliseconds()
 	free := append([]*stream(nil), warm...)
-	for _, name := range g.cfg.Scenarios {
+	for i := range g.cfg.ScenarioCopies * len(g.cfg.Scenarios) {
+		name := g.cfg.Scenarios[i%len(g.cfg.Scenarios)]
 		id, _ := scenarioByName(name)
+		if id == scMidnight && i >= len(g.cfg.Scenarios) {
+			continue // one midnight
+		}
 		info := &scenarioInfos[id]
 		ep := &episode{id: id}
 		length := info.Duration.Milliseconds()

@@ -976,3 +976,26 @@ func TestWriteLabels(t *testing.T) {
 		t.Error("a truncated line reads")
 	}
 }
+
+// TestScenarioCopies: with ScenarioCopies each scenario takes over that many streams, each
+// episode with a label of its own; one midnight surge whatever the copies.
+func TestScenarioCopies(t *testing.T) {
+	cfg := Config{Seed: 3, Start: evening, Duration: 10 * time.Minute, Streams: 4, Rate: 200, ScenarioOnset: time.Minute,
+		Scenarios: []string{ScenarioViewerInflationBots, ScenarioRefundSpike, ScenarioSurgeMidnight}, ScenarioCopies: 3}
+	o := observe(t, cfg, true)
+	perScenario := map[string]int{}
+	streams := map[string]bool{}
+	for _, l := range o.labels {
+		perScenario[l.Scenario]++
+		if l.StreamID != "" {
+			if streams[l.StreamID] {
+				t.Errorf("stream %s takes two episodes", l.StreamID)
+			}
+			streams[l.StreamID] = true
+		}
+	}
+	want := map[string]int{ScenarioViewerInflationBots: 3, ScenarioRefundSpike: 3, ScenarioSurgeMidnight: 1}
+	if !maps.Equal(perScenario, want) {
+		t.Fatalf("episodes per scenario %v, want %v", perScenario, want)
+	}
+}
