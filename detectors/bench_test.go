@@ -33,11 +33,27 @@ func newBenchPool(streams, viewersPerStream, orders int) *benchPool {
 // — 100 streams, 20,000 viewers with a heartbeat every ~20 s (event time), 1 event in 25 a join
 // (with device and address), 1 in 10 an engage, 1 in 50 an order, 1 in 200 a refund, 1 in 100 a
 // displayed count — with an Advance every 1,000 events on a watermark 5 s behind (its cost, the
-// evaluations every 10 s of event time, included).
+// evaluations every 10 s of event time, included); all detectors, then each alone.
 func BenchmarkEngineObserve(b *testing.B) {
-	const streams, viewersPerStream = 100, 200
-	p := newBenchPool(streams, viewersPerStream, 100_000)
-	e := NewEngine(DefaultConfig())
+	p := newBenchPool(benchStreams, benchViewersPerStream, 100_000)
+	only := func(kind string) Config {
+		c := DefaultConfig()
+		c.ViewerInflation.Enabled = kind == KindViewerInflation
+		c.RefundSpike.Enabled = kind == KindRefundSpike
+		c.OrderBrushing.Enabled = kind == KindOrderBrushing
+		return c
+	}
+	b.Run("all", func(b *testing.B) { benchEngine(b, p, DefaultConfig()) })
+	for _, kind := range []string{KindViewerInflation, KindRefundSpike, KindOrderBrushing} {
+		b.Run(kind, func(b *testing.B) { benchEngine(b, p, only(kind)) })
+	}
+}
+
+const benchStreams, benchViewersPerStream = 100, 200
+
+func benchEngine(b *testing.B, p *benchPool, cfg Config) {
+	const viewersPerStream = benchViewersPerStream
+	e := NewEngine(cfg)
 	var ev schemas.Event
 	nv := len(p.viewers)
 	flags := 0
