@@ -1,6 +1,8 @@
 package schemas
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -158,6 +160,29 @@ var plain = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// skipPlain returns the index of the first byte at or after i that plain does not mark, or
+// len(raw). While 8 bytes remain it tests them as one word: most of a message is ids, names and
+// timestamps, runs of 8 to 40 plain bytes.
+func skipPlain(raw []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; len(raw)-i >= 8; i += 8 {
+		x := binary.LittleEndian.Uint64(raw[i:])
+		quote, backslash := x^('"'*ones), x^('\\'*ones) // zero bytes where x has a quote or a backslash
+		// The high bit of a byte of stop is set where x has a quote, a backslash, a byte < 0x20 or
+		// one ≥ 0x80 (x - 0x20 flags 0xa0..0xff; quote - 1 flags 0x80..0x9f, which xor 0x22 maps to
+		// 0xa0..0xbf), and at no other plain byte. A borrow may set it in bytes above such a byte
+		// as well, never below: the lowest set bit is exact.
+		stop := ((quote - ones) | (backslash - ones) | (x - 0x20*ones)) & highs
+		if stop != 0 {
+			return i + bits.TrailingZeros64(stop)/8
+		}
+	}
+	for i < len(raw) && plain[raw[i]] {
+		i++
+	}
+	return i
+}
 
 // scan reads raw. It returns nil and the type of the top-level value, the fields noted when it
 // is an object; or the message's dead-letter error (not_utf8 or not_json).
@@ -361,9 +386,7 @@ func (s *scanner) str() (start, end int, escaped bool) {
 	start = i
 	ctl := false // a raw control character since the last escape
 	for {
-		for i < len(raw) && plain[raw[i]] {
-			i++
-		}
+		i = skipPlain(raw, i)
 		if i >= len(raw) {
 			s.i = i
 			s.fail("unterminated string")
