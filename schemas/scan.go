@@ -233,8 +233,9 @@ func (s *scanner) fail(msg string) {
 	}
 }
 
+// skipWS skips whitespace. Messages seldom have any: every byte above ' ' ends it at one test.
 func (s *scanner) skipWS() {
-	for s.i < len(s.raw) {
+	for s.i < len(s.raw) && s.raw[s.i] <= ' ' {
 		switch s.raw[s.i] {
 		case ' ', '\t', '\n', '\r':
 			s.i++
