@@ -384,8 +384,19 @@ func (s *scanner) array(depth int) {
 
 // str reads a string from after its opening quote and returns the extent of its text.
 func (s *scanner) str() (start, end int, escaped bool) {
-	raw, i := s.raw, s.i
-	start = i
+	start = s.i
+	// Most strings are plain bytes to the closing quote: this path makes no call to spill for.
+	if i := skipPlain(s.raw, start); i < len(s.raw) && s.raw[i] == '"' {
+		s.i = i + 1
+		return start, i, false
+	}
+	end, escaped = s.strRest(start)
+	return start, end, escaped
+}
+
+// strRest is str for a string that has an escape, a byte < 0x20 or ≥ 0x80, or no end.
+func (s *scanner) strRest(start int) (end int, escaped bool) {
+	raw, i := s.raw, start
 	ctl := false // a raw control character since the last escape
 	for {
 		i = skipPlain(raw, i)
@@ -400,7 +411,7 @@ func (s *scanner) str() (start, end int, escaped bool) {
 			if ctl { // after the last escape: a plain syntax error, whatever comes first
 				s.fail("raw control character in a string")
 			}
-			return start, i, escaped
+			return i, escaped
 		case c == '\\':
 			escaped, ctl = true, false
 			s.i = i
