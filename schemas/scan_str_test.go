@@ -14,7 +14,7 @@ func skipPlainBytes(raw []byte, i int) int {
 	return i
 }
 
-// strBytewise is str over skipPlainBytes.
+// strBytewise is str as it was before the word-at-a-time scan: one function, bytewise.
 func (s *scanner) strBytewise() (start, end int, escaped bool) {
 	raw, i := s.raw, s.i
 	start = i
