@@ -53,6 +53,11 @@ type Config struct {
 	InFlightBatches int
 	// FetchBuffer bounds messages fetched ahead of processing per partition. Default 4096.
 	FetchBuffer int
+	// FetchMaxBytes bounds one fetch response per partition (at least one record batch is always
+	// returned). Default 1 MiB, librdkafka's default: larger responses cost more than they save
+	// (the in-process broker grows the response by appends, and each response is garbage once
+	// read).
+	FetchMaxBytes int
 	// RetryBackoff is the first wait after a failed insert or commit; it doubles up to 30 s.
 	// Default 250 ms.
 	RetryBackoff time.Duration
@@ -116,6 +121,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FetchBuffer <= 0 {
 		c.FetchBuffer = 4096
+	}
+	if c.FetchMaxBytes <= 0 {
+		c.FetchMaxBytes = 1 << 20
 	}
 	if c.DedupeWindow <= 0 {
 		c.DedupeWindow = 10 * time.Minute

@@ -23,7 +23,7 @@ var ErrForeignData = errors.New("stored rows come from another incarnation of th
 // partitionConsumer reads one partition: fetch → decode → batch → insert → commit.
 type partitionConsumer struct {
 	c       *Consumer
-	gen     *kafka.Generation
+	commits *groupCommitter
 	topic   string
 	kind    schemas.Kind
 	part    int32
@@ -64,9 +64,9 @@ type sealedBatch struct {
 	dlq  []kafka.Message
 }
 
-func (c *Consumer) consumePartition(genCtx context.Context, gen *kafka.Generation, kind schemas.Kind, a kafka.PartitionAssignment) error {
+func (c *Consumer) consumePartition(genCtx context.Context, commits *groupCommitter, kind schemas.Kind, a kafka.PartitionAssignment) error {
 	p := &partitionConsumer{
-		c: c, gen: gen, kind: kind, topic: c.cfg.Topics[kind], part: int32(a.ID),
+		c: c, commits: commits, kind: kind, topic: c.cfg.Topics[kind], part: int32(a.ID),
 		table: schemas.TableFor(kind), dec: schemas.NewDecoder(c.cfg.Decoder),
 		revoked: make(chan struct{}), first: -1, ctx: genCtx,
 	}
@@ -140,7 +140,7 @@ func (p *partitionConsumer) run(genCtx context.Context, offset int64) error {
 		Partition: int(p.part),
 		Dialer:    cfg.Dialer,
 		MinBytes:  1,
-		MaxBytes:  16 << 20,
+		MaxBytes:  cfg.FetchMaxBytes,
 		MaxWait:   100 * time.Millisecond,
 	})
 	defer reader.Close()
@@ -370,7 +370,7 @@ func (p *partitionConsumer) commitLoop(inFlight <-chan *sealedBatch) error {
 // rows are stored, and a consumer that re-reads them skips them (Store.Resume).
 func (p *partitionConsumer) commit(next int64) {
 	m := p.c.cfg.Metrics
-	err := p.gen.CommitOffsets(map[string]map[int]int64{p.topic: {int(p.part): next}})
+	err := p.commits.commit(p.topic, int(p.part), next)
 	if err != nil {
 		m.CommitErrors.Inc()
 		p.log.Warn("cannot commit offset; stored rows will be skipped when re-read", "offset", next, "err", err)
