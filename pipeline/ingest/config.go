@@ -81,7 +81,8 @@ type Config struct {
 	// Logger; nil means silent.
 	Logger *slog.Logger
 	// Now is the wall clock for timestamp checks and the Processor's idle partitions, read once
-	// per message. Default time.Now.
+	// per burst of messages taken together from the fetch buffer (at most 257, microseconds
+	// apart). Default time.Now.
 	Now func() time.Time
 }
 
@@ -162,7 +163,8 @@ type Processor interface {
 	// Observe sees the event time of every message with a valid event, including those
 	// re-read after a restart that the store already holds (they still advance event time);
 	// backlog says more messages are waiting in the partition. now is the wall clock (Config.Now)
-	// the consumer read for the message, once for all its uses: a clock read is not free.
+	// the consumer read for the message (once per burst of messages), for all its uses: a clock
+	// read is not free.
 	Observe(topic string, partition int32, ts int64, backlog bool, now time.Time)
 	// Process sees each valid event not yet stored, in partition order, and says whether it is
 	// late (beyond the allowed lateness: stored with late=1, not counted); now as for Observe.

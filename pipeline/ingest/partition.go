@@ -196,14 +196,14 @@ func (p *partitionConsumer) run(genCtx context.Context, offset int64) error {
 	tick := time.NewTicker(cfg.FlushInterval / 2)
 	defer tick.Stop()
 	checked := false
-	take := func(m kafka.Message) error {
+	take := func(m kafka.Message, now time.Time) error {
 		if !checked {
 			if err := p.checkIncarnation(m); err != nil {
 				return err
 			}
 			checked = true
 		}
-		p.add(m)
+		p.add(m, now)
 		if p.batchRows() >= cfg.BatchRows {
 			p.seal(inFlight)
 		}
@@ -220,7 +220,9 @@ func (p *partitionConsumer) run(genCtx context.Context, offset int64) error {
 					return finish(nil)
 				}
 			}
-			if err := take(m); err != nil {
+			// One clock read for the message and the burst after it (microseconds apart).
+			now := cfg.Now()
+			if err := take(m, now); err != nil {
 				return finish(err)
 			}
 			// Take what else is waiting without the four-way select: locking the four channels
@@ -233,7 +235,7 @@ func (p *partitionConsumer) run(genCtx context.Context, offset int64) error {
 					if !ok {
 						break burst // the select above sees the close
 					}
-					if err := take(m); err != nil {
+					if err := take(m, now); err != nil {
 						return finish(err)
 					}
 				default:
@@ -264,8 +266,9 @@ func (p *partitionConsumer) checkIncarnation(m kafka.Message) error {
 	return nil
 }
 
-// add decodes m into the open batch, skipping what is already stored.
-func (p *partitionConsumer) add(m kafka.Message) {
+// add decodes m into the open batch, skipping what is already stored; now is the wall clock
+// (Config.Now) read for it.
+func (p *partitionConsumer) add(m kafka.Message, now time.Time) {
 	cfg := &p.c.cfg
 	p.consumed.Inc()
 	p.lag.Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
@@ -275,7 +278,6 @@ func (p *partitionConsumer) add(m kafka.Message) {
 	p.last = m.Offset
 	p.behind = m.HighWaterMark-m.Offset-1 >= int64(cfg.BatchRows)
 	src := store.Source{Topic: p.topic, Partition: p.part, Offset: m.Offset}
-	now := cfg.Now()
 	err := p.dec.Decode(p.kind, m.Value, now, &p.ev)
 	var invalid *schemas.InvalidError
 	if errors.As(err, &invalid) {
