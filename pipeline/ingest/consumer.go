@@ -143,6 +143,7 @@ func (c *Consumer) runGeneration(gen *kafka.Generation, kindOf map[string]schema
 	var mu sync.Mutex
 	var fatal error
 	n := 0
+	commits := newGroupCommitter(gen)
 	if proc := c.cfg.Processor; proc != nil {
 		// Announce every assigned partition before any starts reading: one that starts late
 		// must not find event time already past its backlog.
@@ -158,7 +159,7 @@ func (c *Consumer) runGeneration(gen *kafka.Generation, kindOf map[string]schema
 			wg.Add(1)
 			gen.Start(func(ctx context.Context) {
 				defer wg.Done()
-				if err := c.consumePartition(ctx, gen, kindOf[topic], a); err != nil {
+				if err := c.consumePartition(ctx, commits, kindOf[topic], a); err != nil {
 					c.cfg.Logger.Error("partition consumer stopped", "topic", topic, "partition", a.ID, "err", err)
 					if errors.Is(err, ErrForeignData) {
 						mu.Lock()

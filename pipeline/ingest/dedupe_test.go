@@ -51,6 +51,27 @@ func TestDedupeIndex(t *testing.T) {
 	f(order("y", 0, 1), 2, "")
 	f(order("z", 0, 1), 3, "") // evicts x's first entry
 	f(x, 4, ReasonDuplicateEvent)
+	f(x, 1, "") // the entry remembered last is the stored one
+}
+
+// TestDedupeIndexFullBucket: ids that all hash to one bucket overflow it and are still found,
+// and eviction frees both bucket entries and overflow ones.
+func TestDedupeIndexFullBucket(t *testing.T) {
+	const max = 16
+	d := newDedupeIndex(time.Hour, max)
+	key := func(i int) idKey { return idKey{uint64(i+1)<<48 | 7, uint64(i)} } // same low bits, other fingerprints
+	for n := 1; n <= 40; n++ {
+		d.remember(key(n-1), seenEvent{content: uint64(n - 1), offset: int64(n - 1)}, 0)
+		for i := range n {
+			s, ok := d.lookup(key(i))
+			if want := i >= n-max; ok != want || ok && s.offset != int64(i) {
+				t.Fatalf("after %d ids, id %d: found %v (offset %d), want found %v", n, i, ok, s.offset, want)
+			}
+		}
+		if len(d.overflow) > max-len(bucket{}) {
+			t.Fatalf("after %d ids: %d overflowing, want at most %d", n, len(d.overflow), max-len(bucket{}))
+		}
+	}
 }
 
 // TestDedupeContentCoversEveryField: changing any field of an event changes its content hash,
@@ -100,8 +121,8 @@ func TestDedupeIndexBounded(t *testing.T) {
 	d := newDedupeIndex(time.Hour, 1000)
 	for i := 0; i < 100_000; i++ {
 		d.check(order(strconv.Itoa(i), int64(i), 1), int64(i))
-		if len(d.seen) > 1000 || d.n > 1000 || len(d.order) > 1000 {
-			t.Fatalf("after %d events: %d ids, %d queued, ring of %d", i+1, len(d.seen), d.n, len(d.order))
+		if live := d.next - d.first; live > 1000 || len(d.ring) > 1000 || len(d.buckets)*eventsPerBucket > 2*1000 || len(d.overflow) > 1000 {
+			t.Fatalf("after %d events: %d live, ring of %d, %d buckets, %d overflowing", i+1, live, len(d.ring), len(d.buckets), len(d.overflow))
 		}
 	}
 	for i := 99_000; i < 100_000; i++ {

@@ -23,7 +23,7 @@ var ErrForeignData = errors.New("stored rows come from another incarnation of th
 // partitionConsumer reads one partition: fetch → decode → batch → insert → commit.
 type partitionConsumer struct {
 	c       *Consumer
-	gen     *kafka.Generation
+	commits *groupCommitter
 	topic   string
 	kind    schemas.Kind
 	part    int32
@@ -64,9 +64,9 @@ type sealedBatch struct {
 	dlq  []kafka.Message
 }
 
-func (c *Consumer) consumePartition(genCtx context.Context, gen *kafka.Generation, kind schemas.Kind, a kafka.PartitionAssignment) error {
+func (c *Consumer) consumePartition(genCtx context.Context, commits *groupCommitter, kind schemas.Kind, a kafka.PartitionAssignment) error {
 	p := &partitionConsumer{
-		c: c, gen: gen, kind: kind, topic: c.cfg.Topics[kind], part: int32(a.ID),
+		c: c, commits: commits, kind: kind, topic: c.cfg.Topics[kind], part: int32(a.ID),
 		table: schemas.TableFor(kind), dec: schemas.NewDecoder(c.cfg.Decoder),
 		revoked: make(chan struct{}), first: -1, ctx: genCtx,
 	}
@@ -140,7 +140,7 @@ func (p *partitionConsumer) run(genCtx context.Context, offset int64) error {
 		Partition: int(p.part),
 		Dialer:    cfg.Dialer,
 		MinBytes:  1,
-		MaxBytes:  16 << 20,
+		MaxBytes:  cfg.FetchMaxBytes,
 		MaxWait:   100 * time.Millisecond,
 	})
 	defer reader.Close()
@@ -196,6 +196,19 @@ func (p *partitionConsumer) run(genCtx context.Context, offset int64) error {
 	tick := time.NewTicker(cfg.FlushInterval / 2)
 	defer tick.Stop()
 	checked := false
+	take := func(m kafka.Message, now time.Time) error {
+		if !checked {
+			if err := p.checkIncarnation(m); err != nil {
+				return err
+			}
+			checked = true
+		}
+		p.add(m, now)
+		if p.batchRows() >= cfg.BatchRows {
+			p.seal(inFlight)
+		}
+		return nil
+	}
 	for {
 		select {
 		case m, ok := <-msgs:
@@ -207,15 +220,27 @@ func (p *partitionConsumer) run(genCtx context.Context, offset int64) error {
 					return finish(nil)
 				}
 			}
-			if !checked {
-				if err := p.checkIncarnation(m); err != nil {
-					return finish(err)
-				}
-				checked = true
+			// One clock read for the message and the burst after it (microseconds apart).
+			now := cfg.Now()
+			if err := take(m, now); err != nil {
+				return finish(err)
 			}
-			p.add(m)
-			if p.batchRows() >= cfg.BatchRows {
-				p.seal(inFlight)
+			// Take what else is waiting without the four-way select: locking the four channels
+			// per message cost more than the channel receive itself. The other cases wait at most
+			// a burst.
+		burst:
+			for range fetchBurst {
+				select {
+				case m, ok := <-msgs:
+					if !ok {
+						break burst // the select above sees the close
+					}
+					if err := take(m, now); err != nil {
+						return finish(err)
+					}
+				default:
+					break burst
+				}
 			}
 		case <-tick.C:
 			p.seal(inFlight)
@@ -227,6 +252,10 @@ func (p *partitionConsumer) run(genCtx context.Context, offset int64) error {
 	}
 }
 
+// fetchBurst is how many fetched messages the partition loop takes in a row before it looks at
+// its ticker and stop signals again.
+const fetchBurst = 256
+
 // checkIncarnation refuses to skip offsets the partition has never had (see ErrForeignData).
 func (p *partitionConsumer) checkIncarnation(m kafka.Message) error {
 	stored := max(p.storedData, p.storedDead)
@@ -237,8 +266,9 @@ func (p *partitionConsumer) checkIncarnation(m kafka.Message) error {
 	return nil
 }
 
-// add decodes m into the open batch, skipping what is already stored.
-func (p *partitionConsumer) add(m kafka.Message) {
+// add decodes m into the open batch, skipping what is already stored; now is the wall clock
+// (Config.Now) read for it.
+func (p *partitionConsumer) add(m kafka.Message, now time.Time) {
 	cfg := &p.c.cfg
 	p.consumed.Inc()
 	p.lag.Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
@@ -248,7 +278,6 @@ func (p *partitionConsumer) add(m kafka.Message) {
 	p.last = m.Offset
 	p.behind = m.HighWaterMark-m.Offset-1 >= int64(cfg.BatchRows)
 	src := store.Source{Topic: p.topic, Partition: p.part, Offset: m.Offset}
-	now := cfg.Now()
 	err := p.dec.Decode(p.kind, m.Value, now, &p.ev)
 	var invalid *schemas.InvalidError
 	if errors.As(err, &invalid) {
@@ -370,7 +399,7 @@ func (p *partitionConsumer) commitLoop(inFlight <-chan *sealedBatch) error {
 // rows are stored, and a consumer that re-reads them skips them (Store.Resume).
 func (p *partitionConsumer) commit(next int64) {
 	m := p.c.cfg.Metrics
-	err := p.gen.CommitOffsets(map[string]map[int]int64{p.topic: {int(p.part): next}})
+	err := p.commits.commit(p.topic, int(p.part), next)
 	if err != nil {
 		m.CommitErrors.Inc()
 		p.log.Warn("cannot commit offset; stored rows will be skipped when re-read", "offset", next, "err", err)

@@ -31,7 +31,7 @@ var ClusterInsertSettings = map[string]any{"distributed_foreground_insert": 1, "
 
 var (
 	createTableRe = regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS (\w+)\n(\(.*\))\nENGINE = (\w+)(?:\(([^)]*)\))?\n?(.*)$`)
-	alterTableRe  = regexp.MustCompile(`(?s)^ALTER TABLE (\w+) (ADD (COLUMN|INDEX) .*)$`)
+	alterTableRe  = regexp.MustCompile(`(?s)^ALTER TABLE (\w+) (ADD (COLUMN|INDEX) .*|MODIFY SETTING .*)$`)
 )
 
 // shardingKey is the Distributed sharding expression of each table (see above).
@@ -62,7 +62,7 @@ func onCluster(stmt, cluster string) ([]string, error) {
 	if m := alterTableRe.FindStringSubmatch(stmt); m != nil {
 		name, change, what := m[1], m[2], m[3]
 		out := []string{fmt.Sprintf("ALTER TABLE %s_local ON CLUSTER %s %s", name, cluster, change)}
-		if what == "COLUMN" { // the Distributed table needs the column too; indexes live in the shards
+		if what == "COLUMN" { // the Distributed table needs the column too; indexes and settings live in the shards
 			out = append(out, fmt.Sprintf("ALTER TABLE %s ON CLUSTER %s %s", name, cluster, change))
 		}
 		return out, nil

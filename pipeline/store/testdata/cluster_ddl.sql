@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS viewer_events_local ON CLUSTER livepulse
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toDate(ingest_time)
-ORDER BY (stream_id, ts);
+ORDER BY (stream_id, ts)
+SETTINGS min_bytes_for_wide_part = 268435456;
 
 CREATE TABLE IF NOT EXISTS viewer_events ON CLUSTER livepulse
 (
@@ -82,7 +83,8 @@ CREATE TABLE IF NOT EXISTS orders_local ON CLUSTER livepulse
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toDate(ingest_time)
-ORDER BY (stream_id, ts);
+ORDER BY (stream_id, ts)
+SETTINGS min_bytes_for_wide_part = 268435456;
 
 CREATE TABLE IF NOT EXISTS orders ON CLUSTER livepulse
 (
@@ -131,7 +133,8 @@ CREATE TABLE IF NOT EXISTS refunds_local ON CLUSTER livepulse
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toDate(ingest_time)
-ORDER BY (stream_id, ts);
+ORDER BY (stream_id, ts)
+SETTINGS min_bytes_for_wide_part = 268435456;
 
 CREATE TABLE IF NOT EXISTS refunds ON CLUSTER livepulse
 (
@@ -358,3 +361,12 @@ ALTER TABLE anomaly_flags_local ON CLUSTER livepulse
 
 ALTER TABLE anomaly_flags ON CLUSTER livepulse
     (ADD COLUMN IF NOT EXISTS `replay_id` String COMMENT 'the replay run that raised it; empty for live flags' AFTER replayed);
+
+ALTER TABLE viewer_events_local ON CLUSTER livepulse
+    (MODIFY SETTING min_bytes_for_wide_part = 268435456);
+
+ALTER TABLE orders_local ON CLUSTER livepulse
+    (MODIFY SETTING min_bytes_for_wide_part = 268435456);
+
+ALTER TABLE refunds_local ON CLUSTER livepulse
+    (MODIFY SETTING min_bytes_for_wide_part = 268435456);
