@@ -47,16 +47,10 @@ func (t *Table[V]) Get(key uint64) *V {
 	if t.slots == nil {
 		return nil
 	}
-	mask := uint64(len(t.slots) - 1)
-	for i := key & mask; ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		if s.key == key {
-			return &s.val
-		}
-		if s.key == 0 {
-			return nil
-		}
+	if i, ok := t.probe(key); ok {
+		return &t.slots[i].val
 	}
+	return nil
 }
 
 // Insert returns the entry of key, adding a zero one when key has none. The pointer is valid
@@ -71,18 +65,12 @@ func (t *Table[V]) Insert(key uint64) *V {
 	if (t.n+1)*4 > len(t.slots)*3 { // at most 3/4 full: probes stay short
 		t.resize(max(minSlots, 2*len(t.slots)))
 	}
-	mask := uint64(len(t.slots) - 1)
-	for i := key & mask; ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		if s.key == key {
-			return &s.val
-		}
-		if s.key == 0 {
-			s.key = key
-			t.n++
-			return &s.val
-		}
+	i, ok := t.probe(key)
+	if !ok {
+		t.slots[i].key = key
+		t.n++
 	}
+	return &t.slots[i].val
 }
 
 // Delete removes the entry of key, if any.
@@ -94,14 +82,21 @@ func (t *Table[V]) Delete(key uint64) {
 	if t.slots == nil {
 		return
 	}
+	if i, ok := t.probe(key); ok {
+		t.deleteAt(i)
+	}
+}
+
+// probe returns the slot of key (found), or the free slot where the probe for it ended. slots
+// must not be nil nor full.
+func (t *Table[V]) probe(key uint64) (i uint64, found bool) {
 	mask := uint64(len(t.slots) - 1)
-	for i := key & mask; ; i = (i + 1) & mask {
+	for i = key & mask; ; i = (i + 1) & mask {
 		switch t.slots[i].key {
 		case key:
-			t.deleteAt(i)
-			return
+			return i, true
 		case 0:
-			return
+			return i, false
 		}
 	}
 }
